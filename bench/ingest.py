@@ -1,0 +1,228 @@
+"""Ingestion benchmarks: the article pipeline, a refresh cycle with conditional GET, and page extraction.
+
+Run: python bench/ingest.py [--articles 10000] [--feeds 1000]
+The feed server runs in a separate process; this process is pinned to one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.corpus import SyntheticArticle, articles, rss
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def serve(
+    routes: dict[str, tuple[bytes, str | None]], ready: multiprocessing.Queue, stop: multiprocessing.Event
+) -> None:
+    from tests.servers.web import WebServer
+
+    if hasattr(os, "sched_setaffinity"):  # the server must not share the measured core
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    server = WebServer().start()
+    if isinstance(routes, int):
+        routes = pipeline_routes(routes)
+    for path, (body, etag) in routes.items():
+        server.add(path, body, content_type="application/rss+xml; charset=utf-8", etag=etag)
+    ready.put(server.base_url)
+    stop.wait()
+    server.stop()
+
+
+class FeedServer:
+    """A WebServer in a child process serving prepared routes."""
+
+    def __init__(self, routes: dict[str, tuple[bytes, str | None]] | int) -> None:
+        self.ready: multiprocessing.Queue = multiprocessing.Queue()
+        self.stop = multiprocessing.Event()
+        self.process = multiprocessing.Process(
+            target=serve, args=(routes, self.ready, self.stop), daemon=True
+        )
+
+    def __enter__(self) -> str:
+        self.process.start()
+        return str(self.ready.get(timeout=60))
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.process.join(timeout=10)
+
+
+def build_context(tmp: Path):
+    from bot.app import build_context as build
+    from bot.config import Settings
+
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp,
+        fetch_allowed_private_hosts=["127.0.0.1"],
+        sources_file=tmp / "no-sources.toml",
+        embedder="none",
+    )
+    (tmp / "no-sources.toml").write_text("", encoding="utf-8")
+    return build(settings)
+
+
+def add_feeds(ctx, urls: list[str]) -> None:
+    from bot.catalog import add_source
+
+    with ctx.db.session() as session:
+        for url in urls:
+            add_source(session, location=url, kind="feed", actor="bench")
+
+
+PER_FEED = 100
+
+
+def pipeline_routes(count: int) -> dict[str, tuple[bytes, str | None]]:
+    """`count` articles in feeds of PER_FEED items (built in the server process)."""
+    corpus = list(articles(count))
+    feeds = [corpus[i : i + PER_FEED] for i in range(0, len(corpus), PER_FEED)]
+    return {
+        f"/feed/{n}.xml": (rss(items, base_url="http://127.0.0.1", title=f"Outlet {n}"), None)
+        for n, items in enumerate(feeds)
+    }
+
+
+def pipeline_bench(count: int) -> None:
+    from bot.qa.index import index_missing
+    from bot.service import ingest_due
+
+    feeds = (count + PER_FEED - 1) // PER_FEED
+    with FeedServer(count) as base, tempfile.TemporaryDirectory() as tmp:
+        ctx = build_context(Path(tmp))
+        add_feeds(ctx, [f"{base}/feed/{n}.xml" for n in range(feeds)])
+        start = time.perf_counter()
+        reports = asyncio.run(ingest_due(ctx, force=True, index_passages=False))
+        elapsed = time.perf_counter() - start
+        pipeline_rss = peak_rss_mb()
+        start = time.perf_counter()
+        with ctx.db.session() as session:
+            passages = index_missing(session, ctx.embedder(), classifier=ctx.classifier())
+        indexing = time.perf_counter() - start
+    new = sum(len(r.new) for r in reports)
+    dups = sum(r.duplicates for r in reports)
+    errors = [r.error for r in reports if r.error]
+    print(
+        f"article pipeline (fetch, extract, clean, language, dedupe, threads, store): {count} articles from {feeds} feeds in {elapsed:.1f} s"
+    )
+    print(
+        f"  {count / elapsed:.0f} articles/s (target >= 200); {new} new, {dups} near-duplicates linked, errors {len(errors)}"
+    )
+    print(f"  peak RSS {pipeline_rss:.0f} MB (target <= 300)")
+    print(
+        f"passage index for questions (run inline by `newsbrief ingest`, measured apart): {passages} passages of {new} articles in {indexing:.1f} s"
+    )
+    print(
+        f"  {passages / indexing:.0f} passages/s, {new / indexing:.0f} articles/s; with it, ingestion runs at {count / (elapsed + indexing):.0f} articles/s; peak RSS {peak_rss_mb():.0f} MB"
+    )
+
+
+def refresh_bench(feed_count: int) -> None:
+    from bot.service import ingest_due
+
+    corpus = list(articles(feed_count * 2, seed=2, duplicate_ratio=0.0))
+    routes = {
+        f"/r/{n}.xml": (rss(corpus[n * 2 : n * 2 + 2], base_url="http://127.0.0.1", title=f"R{n}"), f'"v{n}"')
+        for n in range(feed_count)
+    }
+    fresh = list(articles(feed_count // 10 * 2, seed=3, duplicate_ratio=0.0, prefix="fresh"))
+    changed = {
+        f"/r/{n}.xml": (rss(fresh[k * 2 : k * 2 + 2], base_url="http://127.0.0.1", title=f"R{n}"), f'"w{n}"')
+        for k, n in enumerate(range(0, feed_count, 10))
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = build_context(Path(tmp))
+        with FeedServer(routes) as base:
+            add_feeds(ctx, [f"{base}/r/{n}.xml" for n in range(feed_count)])
+            asyncio.run(ingest_due(ctx, force=True))
+            port = base.rsplit(":", 1)[1]
+        # The second server answers 304 for 90% of the feeds (same ETag) and new items for 10%.
+        with FeedServer(routes | changed) as base2:
+            _repoint(ctx, port, base2.rsplit(":", 1)[1])
+            start = time.perf_counter()
+            reports = asyncio.run(ingest_due(ctx, force=True))
+            elapsed = time.perf_counter() - start
+    not_modified = sum(1 for r in reports if r.not_modified)
+    new = sum(len(r.new) for r in reports)
+    print(
+        f"refresh cycle: {feed_count} feeds in {elapsed:.1f} s (target <= 30 s); {not_modified} answered 304, {new} new articles"
+    )
+
+
+def _repoint(ctx, old_port: str, new_port: str) -> None:
+    from storage.models import Source
+
+    with ctx.db.session() as session:
+        for source in session.query(Source):
+            source.location = source.location.replace(f":{old_port}/", f":{new_port}/")
+
+
+def pages_bench() -> None:
+    import trafilatura
+
+    from bot.sources.pages import extract_page
+
+    fixtures = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pages"
+    pages = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(fixtures.glob("*utf-8.html"))]
+    pages += [_page(a) for a in articles(60, seed=4, duplicate_ratio=0.0)]
+    rounds = 3
+    ours = _time(lambda html: extract_page(html, url="https://example.com/a"), pages, rounds)
+    bare = _time(lambda html: trafilatura.extract(html, url="https://example.com/a"), pages, rounds)
+    print(
+        f"html pages: {len(pages)} pages; ours {ours * 1000:.2f} ms/page, trafilatura.extract {bare * 1000:.2f} ms/page"
+    )
+    print(f"  ratio {ours / bare:.2f} (target <= 1.3)")
+
+
+def _time(function, pages: list[str], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for html in pages:
+            function(html)
+        best = min(best, (time.perf_counter() - start) / len(pages))
+    return best
+
+
+def _page(article: SyntheticArticle) -> str:
+    nav = "".join(f'<li><a href="/s/{i}">Section {i}</a></li>' for i in range(30))
+    return (
+        f"<html><head><title>{article.title}</title><meta property='og:title' content='{article.title}'>"
+        "<meta name='date' content='2025-07-12'></head><body>"
+        f"<nav><ul>{nav}</ul></nav><article><h1>{article.title}</h1>{article.html()}</article>"
+        "<footer>Copyright. All rights reserved. Contact us. Privacy policy.</footer></body></html>"
+    )
+
+
+def main() -> None:
+    if os.environ.get("MALLOC_ARENA_MAX") != "2":
+        # Measure as deployed: the Dockerfile sets MALLOC_ARENA_MAX=2 for newsbrief.
+        os.environ["MALLOC_ARENA_MAX"] = "2"
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--feeds", type=int, default=1_000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pipeline_bench(args.articles)
+    refresh_bench(args.feeds)
+    pages_bench()
+
+
+if __name__ == "__main__":
+    main()

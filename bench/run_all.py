@@ -1,0 +1,63 @@
+"""Run every benchmark and rewrite docs/benchmarks.md with what each printed.
+
+    python bench/run_all.py [--only ingest briefs ...]
+
+Each script runs in its own process, one after the other (they share this machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHES = {
+    "ingest": "ingestion: article pipeline, refresh cycle, page extraction (issue: foundation)",
+    "embedders": "the two local embedding models compared (issue: stories and briefs)",
+    "briefs": "clustering, offline briefs, LLM economy (issue: stories and briefs)",
+    "qa": "passage index, retrieval latency, offline answers (issue: questions)",
+    "broadcast": "Telegram delivery: paced and unlimited broadcast (issue: Telegram)",
+    "slack": "Slack acknowledgement latency, answers per second, loss (issue: Slack)",
+    "scale": "several processes on one PostgreSQL: delivery and ingest throughput (issue: scale-out)",
+}
+
+
+def run(name: str) -> tuple[str, float]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / f"{name}.py")], capture_output=True, text=True, cwd=REPO
+    )
+    output = result.stdout.strip()
+    if result.returncode:
+        output += f"\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
+    return output, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted(BENCHES), default=sorted(BENCHES, key=list(BENCHES).index)
+    )
+    args = parser.parse_args()
+    sections = []
+    for name in args.only:
+        output, seconds = run(name)
+        print(f"{name}: {seconds:.0f} s", flush=True)
+        sections.append(
+            f"## {name}\n\n{BENCHES[name]}. Command: `python bench/{name}.py`\n\n```\n{output}\n```\n"
+        )
+    header = (
+        "# Benchmark figures\n\n"
+        f"Written by `python bench/run_all.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.machine()}, {platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores.\n\n"
+    )
+    (REPO / "docs" / "benchmarks.md").write_text(header + "\n".join(sections), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

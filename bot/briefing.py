@@ -1,0 +1,231 @@
+"""Use cases for stories and briefs: cluster what came in, build a thread's brief in one language.
+
+Database work happens in short sessions around the summarizer, never across a model call: the
+LLM client records each call in its own session, and SQLite allows one writer at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import briefs
+from bot.briefs import BriefError, Member, StoryEntry
+from bot.context import Context
+from bot.stories import cluster_thread, story_members
+from bot.summarize import LANGS, SourceArticle, StoryInput, Summarizer, Summary
+from bot.summarize import cache as summary_cache
+from bot.summarize.llm import LLMSummarizer
+from bot.summarize.offline import OfflineSummarizer
+from bot.threads import ThreadDef
+from storage.models import Article, Brief, Story, StoryArticle, Thread
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBrief:
+    """A stored brief: its row id and its immutable payload."""
+
+    id: int
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Pending:
+    story_id: int
+    story: StoryInput
+    members: list[Member]
+    key: str
+    first: datetime | None
+    last: datetime | None
+    figure_count: int
+    summaries: dict[str, Summary] | None
+
+
+def cluster_pending(ctx: Context) -> list[int]:
+    """Place every article not yet in a story of each of its threads; the ids of the stories touched."""
+    classifier = ctx.classifier()
+    embedder = ctx.embedder()
+    touched: list[int] = []
+    for thread in classifier.threads:
+        with ctx.db.session() as session:
+            touched += cluster_thread(
+                session, thread, entities=classifier.entities_in, embedder=embedder, now=ctx.now()
+            )
+    ctx.metrics.stories_built.inc(len(set(touched)))
+    return touched
+
+
+def summarizer_for(ctx: Context) -> Summarizer:
+    """The LLM summarizer when an endpoint is configured, else the offline one."""
+    entities = ctx.classifier().entities_in
+    offline = OfflineSummarizer(entities=entities)
+    llm = ctx.llm()
+    return LLMSummarizer(llm, entities=entities, fallback=offline) if llm is not None else offline
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """`--since`: an ISO date or time (UTC unless it says otherwise), or a span back: 30m, 24h, 7d, 2w."""
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2).lower()]: int(relative.group(1))})
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BriefError(
+            f"cannot read {text!r} as a time: give an ISO date like 2025-07-12, or 24h, 7d"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def build_brief(
+    ctx: Context,
+    *,
+    thread_id: str,
+    lang: str,
+    since: datetime | None = None,
+    max_stories: int = briefs.DEFAULT_MAX_STORIES,
+    summarizer: Summarizer | None = None,
+) -> BuiltBrief:
+    """Cluster what is pending, summarize the stories new or updated since `since`, store the brief."""
+    briefs.labels(lang)  # rejects an unknown language before any work
+    thread = _thread(ctx, thread_id)
+    cluster_pending(ctx)
+    summarizer = summarizer or summarizer_for(ctx)
+    as_of = ctx.now()
+    with ctx.db.session() as session:
+        pending = [
+            _load(session, story, thread, summarizer) for story in _stories_since(session, thread_id, since)
+        ]
+    for item in pending:  # outside any session: this is where the model is called
+        if item.summaries is None:
+            item.summaries = summarizer.summarize(item.story)
+    with ctx.db.session() as session:
+        for item in pending:
+            assert item.summaries is not None
+            if not any(s.transient for s in item.summaries.values()):
+                summary_cache.store(
+                    session,
+                    story_id=item.story_id,
+                    key=item.key,
+                    model=summarizer.model,
+                    version=summarizer.version,
+                    summaries=item.summaries,
+                )
+        entries = [_entry(item, lang) for item in pending]
+        name = thread.name_ar if lang == "ar" else thread.name_en
+        payload = briefs.compose(
+            thread_id=thread_id,
+            thread_name=name,
+            lang=lang,
+            as_of=as_of,
+            since=since,
+            entries=entries,
+            max_stories=max_stories,
+        )
+        row = Brief(
+            thread_id=thread_id,
+            lang=lang,
+            since=since,
+            as_of=as_of,
+            story_count=len(payload["stories"]),
+            payload=payload,
+        )
+        session.add(row)
+        session.flush()
+        ctx.metrics.briefs_built.labels(thread_id, lang).inc()
+        return BuiltBrief(row.id, payload)
+
+
+def _thread(ctx: Context, thread_id: str) -> ThreadDef:
+    with ctx.db.session() as session:
+        row = session.get(Thread, thread_id)
+        if row is None or not row.active:
+            known = ", ".join(
+                session.scalars(select(Thread.id).where(Thread.active.is_(True)).order_by(Thread.id))
+            )
+            raise BriefError(f"no active thread {thread_id!r} (known: {known or 'none'})")
+        return ThreadDef.from_dict(row.definition)
+
+
+def _stories_since(session: Session, thread_id: str, since: datetime | None) -> list[Story]:
+    """The thread's stories with a member that joined after `since` (every story when None)."""
+    query = select(Story).where(Story.thread_id == thread_id)
+    if since is not None:
+        joined = (
+            select(StoryArticle.story_id)
+            .group_by(StoryArticle.story_id)
+            .having(func.max(StoryArticle.joined_at) > since)
+        )
+        query = query.where(Story.id.in_(joined))
+    return list(session.scalars(query.order_by(Story.id)))
+
+
+def _load(session: Session, story: Story, thread: ThreadDef, summarizer: Summarizer) -> _Pending:
+    articles = story_members(session, story.id)
+    key = summary_cache.members_key(a.id for a in articles)
+    summaries = summary_cache.cached(
+        session, story_id=story.id, key=key, model=summarizer.model, version=summarizer.version, langs=LANGS
+    )
+    story_input = StoryInput(
+        story_id=story.id,
+        thread=thread,
+        articles=[_source(a) for a in articles if a.duplicate_of is None] or [_source(a) for a in articles],
+        entities=dict(story.entities or {}),
+        first_report=story.first_report_at,
+        last_report=story.last_report_at,
+    )
+    members = [Member(a.id, briefs.outlet_of(a.outlet, a.url), a.url, a.title, a.lang) for a in articles]
+    return _Pending(
+        story.id,
+        story_input,
+        members,
+        key,
+        story.first_report_at,
+        story.last_report_at,
+        len(story.figures or []),
+        summaries,
+    )
+
+
+def _source(article: Article) -> SourceArticle:
+    return SourceArticle(article.id, article.title, article.text, article.lang, article.when, article.outlet)
+
+
+def _entry(item: _Pending, lang: str) -> StoryEntry:
+    assert item.summaries is not None
+    return StoryEntry(
+        item.story_id, item.summaries[lang], item.members, item.first, item.last, item.figure_count
+    )
+
+
+def story_overview(session: Session, story: Story) -> dict[str, Any]:
+    """A story for `stories list/show`: members, outlets, first and last report, entities, figures."""
+    members = story_members(session, story.id)
+    return {
+        "id": story.id,
+        "thread": story.thread_id,
+        "title": story.title,
+        "members": [
+            {
+                "id": a.id,
+                "title": a.title,
+                "lang": a.lang,
+                "outlet": briefs.outlet_of(a.outlet, a.url),
+                "url": a.url,
+            }
+            for a in members
+        ],
+        "outlets": sorted({briefs.outlet_of(a.outlet, a.url) for a in members}),
+        "first_report": story.first_report_at.isoformat() if story.first_report_at else None,
+        "last_report": story.last_report_at.isoformat() if story.last_report_at else None,
+        "entities": dict(sorted((story.entities or {}).items(), key=lambda kv: -int(kv[1]))),
+        "figures": list(story.figures or []),
+    }

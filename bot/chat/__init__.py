@@ -1,0 +1,1 @@
+"""Chat adapters (Telegram, Slack) and what they share: splitting and bidirectional text."""

@@ -1,0 +1,113 @@
+"""Slack: questions in channels, threads and DMs, the /newsbrief command, channel briefs, admin sources.
+
+`build_slack(ctx)` gives the adapter the runner needs: `routes()` for our Starlette app (HTTP mode,
+POST /slack/events for events, slash commands and interactivity), `sender` for the outbox, and
+`start()`/`stop()` (Socket Mode when SLACK_APP_TOKEN is set; nothing to start in HTTP mode).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.chat.slack.app import SlackConfigError, make_app, make_client, register
+from bot.chat.slack.sender import CHANNEL_INTERVAL, ChannelPacer, Poster, SlackSender
+from bot.chat.slack.state import Services
+from bot.context import Context
+from bot.delivery.worker import Limits
+from bot.qa import Answer, answer_question
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+STOP_GRACE = 10.0
+# The outbox's pace for Slack: about one message a second per channel; no group rule.
+SLACK_LIMITS = Limits(rate=20.0, per_chat_interval=1.0, group_per_minute=10**6, is_group=lambda _: False)
+
+
+@dataclass
+class SlackAdapter:
+    """The Slack side of `newsbrief run`."""
+
+    app: AsyncApp
+    sender: SlackSender
+    services: Services
+    app_token: str = ""
+    _socket: Any = field(default=None, repr=False)
+
+    def routes(self) -> list[Route]:
+        """POST /slack/events: events, slash commands and interactivity, signature-checked by Bolt."""
+        handler = AsyncSlackRequestHandler(self.app)
+
+        async def events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        return [Route(EVENTS_PATH, events, methods=["POST"], name="slack-events")]
+
+    @property
+    def limits(self) -> Limits:
+        """The outbox worker's limits for Slack channels."""
+        return SLACK_LIMITS
+
+    async def start(self) -> None:
+        """Open the Web API connection pool; connect Socket Mode when SLACK_APP_TOKEN is set."""
+        if self.sender.client.session is None:
+            # One pooled session: without it slack_sdk opens a new connection for every call.
+            self.sender.client.session = aiohttp.ClientSession()
+        if not self.app_token:
+            return
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+        await self._socket.connect_async()
+        log.info("Slack connected in Socket Mode")
+
+    async def stop(self, *, grace: float = STOP_GRACE) -> None:
+        """Disconnect, let answers in progress finish for up to `grace` seconds, cancel the rest."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.services.background.drain(grace)
+        await self.services.background.cancel()
+        self.services.close()
+        session, self.sender.client.session = self.sender.client.session, None
+        if session is not None:
+            await session.close()
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait until no answer or command work is running (for tests and benches)."""
+        await self.services.background.drain(timeout)
+
+
+def build_slack(
+    ctx: Context,
+    *,
+    channel_interval: float = CHANNEL_INTERVAL,
+    answerer: Callable[..., Answer] = answer_question,
+) -> SlackAdapter:
+    """The Slack adapter from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, SLACK_ADMIN_IDS."""
+    settings = ctx.settings
+    client = make_client(settings)
+    app = make_app(settings, client)
+    sender = SlackSender(client)
+    services = Services(
+        ctx=ctx,
+        sender=sender,
+        poster=Poster(sender, pacer=ChannelPacer(channel_interval)),
+        admins=frozenset(settings.slack_admin_ids),
+        answerer=answerer,
+    )
+    register(app, services)
+    return SlackAdapter(app, sender, services, settings.slack_app_token.get_secret_value())
+
+
+__all__ = ["EVENTS_PATH", "SlackAdapter", "SlackConfigError", "SlackSender", "build_slack"]

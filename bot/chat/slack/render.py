@@ -1,0 +1,174 @@
+"""Block Kit messages for answers and briefs.
+
+Every string that came from an article is untrusted: it is made one line, its Latin runs isolated when
+the line is Arabic, and `&`, `<`, `>` escaped before it goes into mrkdwn, so it can neither mention
+anyone (`<!channel>`) nor forge a link. Sections hold at most 3000 characters, cut at sentence
+boundaries (Arabic punctuation included); a message holds at most 50 blocks.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from bot.chat.bidi import isolate_latin, one_line
+from bot.chat.slack.texts import t
+from bot.chat.split import SLACK_SECTION_LIMIT, split_message
+from bot.qa.model import Answer, Citation
+
+MAX_BLOCKS = 50
+MAX_CONTEXT_ELEMENTS = 10
+MAX_TITLE = 150
+MAX_FALLBACK = 300
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
+
+Message = dict[str, Any]
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Text made inert in mrkdwn: &, < and > escaped as Slack requires."""
+    return html.escape(text, quote=False)
+
+
+def plain(text: Any, *, limit: int | None = None) -> str:
+    """An article-derived string as one escaped mrkdwn line, Latin runs isolated in Arabic lines."""
+    line = one_line(text)
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return escape(isolate_latin(line))
+
+
+def link(url: Any, label: str) -> str:
+    """`<url|label>` for an http(s) URL (label already escaped), else the label alone."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return label
+    safe = quote(url, safe=":/?#&=%@+,;~!$'*()[]")
+    return f"<{escape(safe)}|{label}>"
+
+
+def section(text: str) -> Block:
+    """A mrkdwn section block."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def sections(text: str) -> list[Block]:
+    """Sections of at most 3000 characters, cut at paragraph then sentence boundaries."""
+    return [section(part) for part in split_message(text, SLACK_SECTION_LIMIT)]
+
+
+def context_blocks(elements: Sequence[str]) -> list[Block]:
+    """Context blocks of at most ten mrkdwn elements each."""
+    return [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": e} for e in chunk]}
+        for chunk in _chunks([e[:SLACK_SECTION_LIMIT] for e in elements if e], MAX_CONTEXT_ELEMENTS)
+    ]
+
+
+def messages(blocks: Sequence[Block], fallback: str) -> list[Message]:
+    """Blocks packed into messages of at most 50 blocks, each with a notification text."""
+    text = fallback[:MAX_FALLBACK] or "newsbrief"
+    return [{"text": text, "blocks": list(chunk)} for chunk in _chunks(list(blocks), MAX_BLOCKS)]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Message]:
+    """An answer: its text, the nearest stories of a refusal, numbered sources, "as of" and 👍/👎."""
+    lang = ui_lang or answer.lang
+    body = escape(isolate_latin(answer.text.strip()))
+    if answer.nearest:
+        body += "\n" + "\n".join(f"• {plain(title)}" for title in answer.nearest)
+    blocks = sections(body)
+    blocks += context_blocks([_citation(c) for c in answer.citations])
+    if answer.as_of:
+        blocks += context_blocks([t(lang, "as_of", date=answer.as_of.date().isoformat())])
+    if answer.log_id is not None:
+        blocks.append(feedback_actions(answer.log_id, lang))
+    return messages(blocks, escape(" ".join(answer.text.split())))
+
+
+def _citation(citation: Citation) -> str:
+    title = link(citation.url, plain(citation.title, limit=MAX_TITLE) or "link")
+    parts = [f"[{citation.n}]", plain(citation.outlet), title, plain(citation.date)]
+    return " — ".join(p for p in parts if p)
+
+
+def feedback_actions(log_id: int, lang: str) -> Block:
+    """👍/👎 buttons carrying the QA log row they rate."""
+    return {
+        "type": "actions",
+        "block_id": f"feedback-{log_id}",
+        "elements": [
+            _button(FEEDBACK_UP, f"👍 {t(lang, 'helpful')}", str(log_id)),
+            _button(FEEDBACK_DOWN, f"👎 {t(lang, 'not_helpful')}", str(log_id)),
+        ],
+    }
+
+
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def buttons(*specs: tuple[str, str, str, str | None]) -> Block:
+    """An actions block of (action_id, label, value, style) buttons."""
+    return {"type": "actions", "elements": [_button(*spec) for spec in specs]}
+
+
+def text_messages(text: str) -> list[Message]:
+    """Interface text (our own mrkdwn, already safe) as messages."""
+    return messages(sections(text), text)
+
+
+# ---------------------------------------------------------------- briefs
+
+
+def brief_messages(brief: Mapping[str, Any]) -> list[Message]:
+    """A stored brief payload as Block Kit messages: a header, then each story with its sources."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _header(brief["title"])}}
+    ]
+    if brief.get("empty"):
+        blocks += sections(plain(brief.get("message", "")))
+    for story in brief.get("stories", []):
+        blocks += _story_blocks(story, brief["lang"])
+    return messages(blocks, plain(brief["title"]))
+
+
+def _header(title: str) -> str:
+    line = " ".join(str(title).split()) or "newsbrief"
+    return line if len(line) <= MAX_TITLE else line[: MAX_TITLE - 1] + "…"
+
+
+def _story_blocks(story: Mapping[str, Any], lang: str) -> list[Block]:
+    urls = {s["n"]: s.get("url") for s in story.get("sources", [])}
+    lines = [f"*{plain(story['headline'])}*"]
+    for bullet in story.get("bullets", []):
+        marks = "".join(link(urls.get(n), f"[{n}]") for n in bullet.get("cites", []))
+        lines.append(f"• {plain(bullet['text'])} {marks}".rstrip())
+    blocks = sections("\n".join(lines))
+    notes = [plain(story["note"])] if story.get("note") else []
+    blocks += context_blocks([*notes, *(_source(s) for s in story.get("sources", []))])
+    blocks.append({"type": "divider"})
+    return blocks
+
+
+def _source(source: Mapping[str, Any]) -> str:
+    title = link(source.get("url"), plain(source.get("title"), limit=MAX_TITLE) or "link")
+    return f"[{source['n']}] {plain(source.get('outlet'))} — {title}"

@@ -1,0 +1,1 @@
+"""Telegram: rendering, handlers, the PTB Application and the outbox sender."""

@@ -1,0 +1,111 @@
+"""`newsbrief sources …`: add, list, remove, pause, resume, import and export sources."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from bot import catalog
+from bot.catalog import CatalogError
+from bot.cli import common
+from bot.fetch import FetchError
+from bot.sources.feeds import FeedError
+from bot.sources.opml import OpmlError
+from bot.sources.pages import ExtractionError
+
+app = typer.Typer(help="The sources followed, and their health.", no_args_is_help=True)
+ERRORS = (CatalogError, FetchError, FeedError, ExtractionError, OpmlError, OSError)
+
+
+@app.command("add")
+def add(
+    location: str = typer.Argument(..., help="feed URL, article URL, or a local file or folder"),
+    thread: list[str] = typer.Option([], "--thread", help="restrict the source to this thread (repeatable)"),
+    name: str = typer.Option("", "--name", help="display name (default: the feed's title)"),
+    kind: str = typer.Option("", "--kind", help="feed, url or file (default: detected by reading it)"),
+) -> None:
+    """Add a source after reading it once, and print a preview."""
+    ctx = common.context()
+    with common.user_errors(*ERRORS):
+        preview = asyncio.run(catalog.preview_source(ctx, location, kind=kind or None))
+        with ctx.db.session() as session:
+            source = catalog.add_source(
+                session,
+                location=preview.location,
+                kind=preview.kind,
+                actor=common.actor(),
+                threads=thread,
+                name=name or preview.title,
+                max_sources=ctx.settings.max_sources,
+            )
+            source_id = source.id
+    matches = ", ".join(f"{t}: {n}" for t, n in preview.threads.items()) or "none yet"
+    typer.echo(f"added source {source_id}: {preview.kind} {preview.title or preview.location}")
+    typer.echo(f"  {preview.items} item(s), language {preview.lang}, thread matches: {matches}")
+
+
+@app.command("list")
+def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every source with its health: last success, last error, error count, articles."""
+    ctx = common.context()
+    with ctx.db.session() as session:
+        health = [h.to_dict() for h in catalog.source_health(session)]
+    if as_json:
+        common.emit_json(health)
+        return
+    for row in health:
+        row["state"] = "PAUSED" if row["paused"] else "active"
+    common.table(
+        health,
+        ["id", "kind", "state", "name", "articles", "error_count", "last_success_at", "last_error"],
+    )
+    for row in health:
+        if row["paused"] and row["paused_reason"]:
+            typer.echo(f"source {row['id']} is paused: {row['paused_reason']}")
+
+
+@app.command("remove")
+def remove(source: str = typer.Argument(..., help="source id or location")) -> None:
+    """Stop following a source (its articles stay)."""
+    with common.user_errors(*ERRORS), common.context().db.session() as session:
+        removed = catalog.remove_source(session, source, actor=common.actor())
+        typer.echo(f"removed source {removed.id}: {removed.location}")
+
+
+@app.command("pause")
+def pause(source: str = typer.Argument(..., help="source id or location")) -> None:
+    """Stop checking a source until it is resumed."""
+    with common.user_errors(*ERRORS), common.context().db.session() as session:
+        changed = catalog.set_paused(session, source, paused=True, actor=common.actor())
+        typer.echo(f"paused source {changed.id}")
+
+
+@app.command("resume")
+def resume(source: str = typer.Argument(..., help="source id or location")) -> None:
+    """Check a paused source again (its error count starts over)."""
+    with common.user_errors(*ERRORS), common.context().db.session() as session:
+        changed = catalog.set_paused(session, source, paused=False, actor=common.actor())
+        typer.echo(f"resumed source {changed.id}")
+
+
+@app.command("import")
+def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
+    """Add every feed listed in an OPML file."""
+    with common.user_errors(*ERRORS):
+        content = path.read_bytes()
+        with common.context().db.session() as session:
+            added, skipped = catalog.import_opml(session, content, actor=common.actor())
+    typer.echo(f"imported {len(added)} feed(s); {len(skipped)} already followed or invalid")
+
+
+@app.command("export")
+def export(output: Path | None = typer.Option(None, "--output", "-o", help="write to a file")) -> None:
+    """Print the feeds followed as OPML."""
+    with common.context().db.session() as session:
+        opml = catalog.export_sources(session)
+    if output:
+        output.write_text(opml, encoding="utf-8")
+    else:
+        typer.echo(opml)

@@ -1,0 +1,56 @@
+"""`newsbrief threads …`: threads are data; admins add, change and retire them without a release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bot import catalog
+from bot.catalog import CatalogError
+from bot.cli import common
+from bot.threads import ThreadDefinitionError, load_threads
+from storage import queries
+
+app = typer.Typer(help="The news threads and their entities.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_threads(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """The active threads."""
+    with common.context().db.session() as session:
+        rows = [
+            {
+                "id": t.id,
+                "name_en": t.name_en,
+                "name_ar": t.name_ar,
+                "groups": len(t.definition.get("groups", [])),
+            }
+            for t in queries.active_threads(session)
+        ]
+    if as_json:
+        common.emit_json(rows)
+    else:
+        common.table(rows, ["id", "name_en", "name_ar", "groups"])
+
+
+@app.command("add")
+def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as seeds/threads.toml")) -> None:
+    """Add or replace threads from a TOML file, then place stored articles in them."""
+    ctx = common.context()
+    with common.user_errors(ThreadDefinitionError, CatalogError, OSError):
+        threads = load_threads(path)
+        with ctx.db.session() as session:
+            for thread in threads:
+                catalog.upsert_thread(session, thread, actor=common.actor())
+    for thread in threads:
+        links = catalog.reclassify(ctx, thread_id=thread.id)
+        typer.echo(f"thread {thread.id}: {links} article(s) placed")
+
+
+@app.command("remove")
+def remove(thread_id: str) -> None:
+    """Retire a thread (its history stays)."""
+    with common.user_errors(CatalogError), common.context().db.session() as session:
+        catalog.remove_thread(session, thread_id, actor=common.actor())
+    typer.echo(f"thread {thread_id} retired")

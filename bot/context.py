@@ -1,0 +1,128 @@
+"""What every use case needs, built once by the composition root and passed down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.embed import Embedder, make_embedder
+from bot.fetch import Fetcher
+from bot.llm import LLM, LLMCall
+from bot.metrics import Metrics
+from bot.threads import ThreadClassifier, ThreadDef
+from storage.db import Database
+from storage.models import LLMCallLog, Thread
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = _utcnow
+    _classifier: tuple[tuple[int, datetime | None], ThreadClassifier] | None = field(default=None, repr=False)
+    _llm: LLM | None = field(default=None, repr=False)
+    _embedder: Embedder | None = field(default=None, repr=False)
+    _budget_warned: datetime | None = field(default=None, repr=False)
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def classifier(self) -> ThreadClassifier:
+        """The classifier for the active threads, rebuilt only when the threads change."""
+        with self.db.session() as session:
+            version = session.execute(
+                select(func.count(Thread.id), func.max(Thread.updated_at)).where(Thread.active.is_(True))
+            ).one()
+            key = (int(version[0]), version[1])
+            if self._classifier is None or self._classifier[0] != key:
+                rows = session.scalars(
+                    select(Thread).where(Thread.active.is_(True)).order_by(Thread.id)
+                ).all()
+                threads = [ThreadDef.from_dict(row.definition) for row in rows]
+                self._classifier = (key, ThreadClassifier(threads))
+        return self._classifier[1]
+
+    def llm(self) -> LLM | None:
+        """The LLM client when an endpoint is configured; None means offline."""
+        s = self.settings
+        if not s.llm_enabled or self.over_token_budget():
+            return None
+        if self._llm is None:
+            self._llm = LLM(
+                base_url=s.llm_base_url,
+                api_key=s.llm_api_key.get_secret_value() or "none",
+                model=s.llm_model,
+                timeout=s.llm_timeout,
+                max_retries=s.llm_max_retries,
+                record=self._record_llm_call,
+            )
+        return self._llm
+
+    def over_token_budget(self) -> bool:
+        """Whether today's LLM tokens (UTC day) reached LLM_DAILY_TOKEN_BUDGET; past it the bot works offline."""
+        budget = self.settings.llm_daily_token_budget
+        if budget <= 0:
+            return False
+        midnight = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = func.coalesce(func.sum(LLMCallLog.prompt_tokens + LLMCallLog.completion_tokens), 0)
+        with self.db.session() as session:
+            used = int(session.scalar(select(spent).where(LLMCallLog.at >= midnight)) or 0)
+        if used < budget:
+            return False
+        if self._budget_warned != midnight:
+            self._budget_warned = midnight
+            log.warning(
+                "the daily LLM token budget (%d) is spent (%d used): working offline until midnight UTC",
+                budget,
+                used,
+            )
+        return True
+
+    def _record_llm_call(self, call: LLMCall) -> None:
+        self.metrics.llm_call(call)
+        with self.db.session() as session:
+            session.add(
+                LLMCallLog(
+                    purpose=call.purpose,
+                    model=call.model,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                    latency_ms=call.latency_ms,
+                    outcome=call.outcome,
+                )
+            )
+
+    def embedder(self) -> Embedder:
+        """The sentence embedder chosen by EMBEDDER / EMBEDDING_MODEL, loaded once per process."""
+        if self._embedder is None:
+            s = self.settings
+            kind = "remote" if s.embedding_model else s.embedder
+            llm = self.llm() if kind == "remote" else None
+            embed_fn = (lambda texts: llm.embed(texts, model=s.embedding_model)) if llm else None
+            if kind == "remote" and embed_fn is None:
+                kind = "local"  # an embedding model needs an endpoint; without one, stay offline
+            self._embedder = make_embedder(kind, embedding_model=s.embedding_model, embed_fn=embed_fn)
+        return self._embedder
+
+    def fetcher(self) -> Fetcher:
+        """A new fetcher configured from the settings (use as an async context manager)."""
+        s = self.settings
+        return Fetcher(
+            timeout=s.fetch_timeout,
+            max_bytes=s.fetch_max_bytes,
+            max_redirects=s.fetch_max_redirects,
+            allowed_private_hosts=s.fetch_allowed_private_hosts,
+            user_agent=s.fetch_user_agent,
+        )

@@ -1,0 +1,168 @@
+"""Articles as passages: a few sentences each, with search terms and a vector, indexed as articles arrive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.embed import Embedder, EmbedError, to_blob
+from bot.figures import number_keys
+from bot.qa.query import entity_token
+from bot.text.normalize import normalize
+from bot.text.sentences import split_paragraphs, split_sentences
+from bot.text.stem import terms
+from bot.threads import ThreadClassifier
+from storage.models import Article, Passage
+from storage.search import index_text
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+log = logging.getLogger(__name__)
+
+MAX_PASSAGE_CHARS = 420
+MAX_PASSAGE_SENTENCES = 3
+# A paragraph this short with no sentence end is a subheading or a caption: it leads the passage after it.
+HEADING_CHARS = 90
+EMBED_BATCH = 64
+# The vector stands for a passage's first sentences: the encoder's cost grows fast with length, and a
+# passage's lead carries its topic (bench/qa.py measures the build rate this buys).
+EMBED_CHARS = 240
+_SENTENCE_ENDS = tuple('.!?؟…"”»)')
+
+
+def split_passages(title: str, text: str) -> list[str]:
+    """The article's passages: its title, then runs of up to three sentences within a paragraph.
+
+    A title that only repeats the start of the text (a lead sentence used as the headline) is not a passage.
+    """
+    head = title.strip()
+    passages = [head] if head and normalize(head) not in normalize(text[: len(head) + 200]) else []
+    heading = ""
+    for paragraph in split_paragraphs(text):
+        paragraph = paragraph.strip()
+        if not paragraph or paragraph == title.strip():
+            continue
+        if len(paragraph) < HEADING_CHARS and not paragraph.endswith(_SENTENCE_ENDS):
+            heading = f"{heading}\n{paragraph}".strip()
+            continue
+        chunks = _chunks(split_sentences(paragraph) or [paragraph])
+        if heading:
+            chunks[0] = f"{heading}\n{chunks[0]}"
+            heading = ""
+        passages.extend(chunks)
+    if heading:
+        passages.append(heading)
+    return passages
+
+
+def _chunks(sentences: list[str]) -> list[str]:
+    chunks: list[list[str]] = [[]]
+    for sentence in sentences:
+        current = chunks[-1]
+        size = sum(len(s) + 1 for s in current)
+        if current and (len(current) >= MAX_PASSAGE_SENTENCES or size + len(sentence) > MAX_PASSAGE_CHARS):
+            chunks.append([sentence])
+        else:
+            current.append(sentence)
+    return [" ".join(chunk) for chunk in chunks if chunk]
+
+
+def passage_terms(text: str, lang: str | None, classifier: ThreadClassifier | None) -> str:
+    """What lexical search indexes for a passage: stemmed terms, figure keys and entity tokens."""
+    found = [entity_token(e) for e in classifier.entities_in(text)] if classifier else []
+    return index_text([*terms(text, lang), *sorted(number_keys(text)), *found])
+
+
+def index_articles(
+    session: Session,
+    article_ids: Sequence[int],
+    embedder: Embedder,
+    *,
+    classifier: ThreadClassifier | None = None,
+) -> int:
+    """Write passages for the given articles that have none yet (duplicates are skipped); returns how many."""
+    if not article_ids:
+        return 0
+    done = set(
+        session.scalars(select(Passage.article_id).where(Passage.article_id.in_(article_ids)).distinct())
+    )
+    articles = session.scalars(
+        select(Article)
+        .where(Article.id.in_(article_ids), Article.duplicate_of.is_(None))
+        .order_by(Article.id)
+    ).all()
+    rows: list[Passage] = []
+    for article in articles:
+        if article.id in done:
+            continue
+        for ord_, text in enumerate(split_passages(article.title or "", article.text or "")):
+            terms_text = passage_terms(text, article.lang, classifier)
+            rows.append(
+                Passage(article_id=article.id, ord=ord_, text=text, lang=article.lang, terms=terms_text)
+            )
+    _embed(rows, embedder)
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def _embed(rows: list[Passage], embedder: Embedder) -> None:
+    if embedder.dim == 0:
+        return
+    # Batches of similar lengths waste less on padding.
+    ordered = sorted(rows, key=lambda row: len(row.text))
+    for start in range(0, len(ordered), EMBED_BATCH):
+        batch = ordered[start : start + EMBED_BATCH]
+        try:
+            vectors = embedder.embed([_lead(row.text) for row in batch])
+        except EmbedError as error:
+            # Lexical search still finds these passages; a vector-less passage only misses dense search.
+            log.warning("passages stored without vectors: %s", error)
+            return
+        for row, vector in zip(batch, vectors, strict=True):
+            row.embedding = to_blob(vector)
+
+
+def _lead(text: str) -> str:
+    """The passage's first EMBED_CHARS characters, cut at a word boundary."""
+    if len(text) <= EMBED_CHARS:
+        return text
+    cut = text.rfind(" ", 0, EMBED_CHARS)
+    return text[: cut if cut > EMBED_CHARS // 2 else EMBED_CHARS]
+
+
+def index_missing(
+    session: Session, embedder: Embedder, *, classifier: ThreadClassifier | None = None, batch: int = 200
+) -> int:
+    """Index every original article that has no passages yet (a catch-up after an upgrade).
+
+    Articles go in batches, each flushed and then let go, so a large archive is caught up in bounded memory.
+    """
+    indexed = select(Passage.article_id).distinct()
+    missing = list(
+        session.scalars(select(Article.id).where(Article.duplicate_of.is_(None), Article.id.not_in(indexed)))
+    )
+    written = 0
+    for start in range(0, len(missing), batch):
+        written += index_articles(session, missing[start : start + batch], embedder, classifier=classifier)
+        session.commit()
+        session.expunge_all()
+    return written
+
+
+def index_new_articles(ctx: Context, article_ids: Sequence[int]) -> int:
+    """The ingestion hook: index the articles just stored; a failure is logged, never raised."""
+    if not article_ids:
+        return 0
+    try:
+        classifier, embedder = ctx.classifier(), ctx.embedder()
+        with ctx.db.session() as session:
+            return index_articles(session, article_ids, embedder, classifier=classifier)
+    except Exception:  # questions must not cost us the articles: they are stored already
+        log.exception("indexing %d new article(s) for questions failed", len(article_ids))
+        return 0

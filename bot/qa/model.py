@@ -1,0 +1,81 @@
+"""What a question gets back: the answer, its citations and "as of", and how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Method = Literal["offline", "llm", "fallback", "refusal"]
+
+LANG_NAMES = {
+    "en": {"ar": "Arabic", "en": "English"},
+    "ar": {"ar": "العربية", "en": "الإنجليزية"},
+}
+
+
+class QAError(Exception):
+    """A question could not be taken (empty, too long, malformed); the message is for the asker."""
+
+
+class RateLimited(QAError):
+    """The asker has used up this minute's questions; `retry_after` says how many seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One source an answer rests on; `n` is the marker used in the answer text."""
+
+    n: int
+    passage_id: int
+    article_id: int
+    outlet: str
+    title: str
+    date: str
+    url: str | None
+    lang: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """An answer in the question's language, or a refusal, with citations and the newest source's date."""
+
+    question: str
+    lang: str
+    text: str
+    covered: bool
+    method: Method
+    citations: list[Citation] = field(default_factory=list)
+    as_of: datetime | None = None
+    quoted_lang: str | None = None
+    nearest: list[str] = field(default_factory=list)
+    resolved_question: str = ""
+    entities: list[str] = field(default_factory=list)
+    log_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (also what the QA log stores)."""
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat() if self.as_of else None
+        return data
+
+
+def render_answer(answer: Answer) -> str:
+    """Plain text for a terminal or a chat message: the answer, its sources and "as of"."""
+    ar = answer.lang == "ar"
+    lines = [answer.text]
+    if answer.nearest:
+        lines += ["", "أقرب ما لدينا:" if ar else "Closest coverage:"]
+        lines += [f"- {title}" for title in answer.nearest]
+    if answer.citations:
+        lines += ["", "المصادر:" if ar else "Sources:"]
+        for c in answer.citations:
+            parts = [p for p in (c.outlet, c.title, c.date) if p]
+            lines.append(f"[{c.n}] " + " — ".join(parts) + (f" {c.url}" if c.url else ""))
+    if answer.as_of:
+        lines += ["", f"{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}"]
+    return "\n".join(lines)

@@ -1,0 +1,351 @@
+"""`newsbrief run`: one asyncio loop with the web server, the chat adapters, the scheduler and the senders.
+
+SIGTERM (or SIGINT) stops taking work: the scheduler and the adapters stop, the delivery workers let
+the sends in flight finish and give every other claimed row back to the outbox, and the process exits
+cleanly. On SQLite only one process may run (a second one refuses to start), so rows a killed process left
+claimed are released on start.
+
+Roles: `web` serves webhooks, Slack events, /healthz and /metrics and nothing else, so any number can run
+behind a load balancer; `worker` delivers, ingests and campaigns to lead (only the leader runs the
+scheduled jobs and, in polling mode, polls Telegram), serving only /healthz and /metrics; `all` is both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+import uvicorn
+
+from bot.context import Context
+from bot.delivery import outbox
+from bot.delivery.worker import DeliveryWorker
+from bot.leader import AlreadyRunning, Leadership, hold_sqlite
+from bot.metrics import process_identity
+from bot.ratelimit import RedisBucket, SharedBucket, bucket_name
+from bot.scheduler import build_scheduler, default_jobs
+from bot.service import ingest_due
+from bot.web import create_web_app, database_health
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 10.0
+INGEST_POLL = 30.0
+
+Role = Literal["all", "web", "worker"]
+ROLES: tuple[str, ...] = ("all", "web", "worker")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: ours stop every part in order, the server last."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class RunError(Exception):
+    """The process cannot start as configured; the message says what to change."""
+
+
+@dataclass
+class Runtime:
+    """What one `newsbrief run` holds, so it can be stopped in order."""
+
+    ctx: Context
+    role: Role = "all"
+    workers: list[DeliveryWorker] = field(default_factory=list)
+    stoppers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)
+    telegram: Any = None
+    after_ingest: Callable[[], Awaitable[Any]] | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    leadership: Leadership | None = None
+    scheduler: Any = None
+    on_gain: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    on_loss: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    @property
+    def serves_web(self) -> bool:
+        return self.role in ("all", "web")
+
+    @property
+    def works(self) -> bool:
+        return self.role in ("all", "worker")
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
+
+
+def check_settings(ctx: Context) -> None:
+    """Refuse half-configured webhook mode before anything starts."""
+    s = ctx.settings
+    if s.telegram_webhook_url and not s.telegram_webhook_secret.get_secret_value():
+        raise RunError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET, checked on every webhook request")
+
+
+async def start_telegram(rt: Runtime) -> None:
+    """The PTB Application (polling, or fed by our webhook route) and the Telegram outbox worker."""
+    from telegram.error import InvalidToken
+
+    from bot.chat.telegram.app import build_application, make_sender
+    from bot.chat.telegram.handlers import report_paused_sources
+
+    s = rt.ctx.settings
+    webhook = bool(s.telegram_webhook_url)
+    polling = not webhook and rt.works
+    application = build_application(rt.ctx, polling=polling)
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise RunError(
+            "the Bot API refused TELEGRAM_BOT_TOKEN: check the token and TELEGRAM_BASE_URL"
+        ) from None
+    await application.start()
+    if webhook and rt.serves_web:
+        secret = s.telegram_webhook_secret.get_secret_value()
+        await application.bot.set_webhook(s.telegram_webhook_url, secret_token=secret)
+    elif polling:  # getUpdates allows one poller per bot: the leader polls
+        rt.on_gain.append(lambda: _start_polling(application))
+        rt.on_loss.append(lambda: _stop_polling(application))
+    rt.telegram = application
+    sender = make_sender(rt.ctx) if rt.works else None
+    if sender is not None:
+        token = s.telegram_bot_token.get_secret_value()
+        rt.workers.append(_worker(rt.ctx, sender, token=token, rate=s.telegram_rate_limit))
+        rt.after_ingest = lambda: report_paused_sources(rt.ctx, application.bot)
+    rt.stoppers.append(lambda: _stop_telegram(application, sender))
+
+
+def _worker(ctx: Context, sender: Any, *, token: str, rate: float, limits: Any = None) -> DeliveryWorker:
+    """A delivery worker; on PostgreSQL its overall rate is the bot's, shared with every other process."""
+    bucket: SharedBucket | RedisBucket | None = None
+    name = bucket_name(sender.platform, token)
+    if ctx.settings.redis_url:
+        bucket = RedisBucket(ctx.settings.redis_url, name=name, rate=rate)
+    elif not ctx.db.is_sqlite:
+        bucket = SharedBucket(ctx.db, name=name, rate=rate)
+    return DeliveryWorker(ctx, sender, limits=limits, bucket=bucket, lease=ctx.settings.delivery_lease)
+
+
+async def _start_polling(application: Any) -> None:
+    assert application.updater is not None
+    await application.bot.delete_webhook()
+    await application.updater.start_polling()
+
+
+async def _stop_polling(application: Any) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+
+
+async def _stop_telegram(application: Any, sender: Any) -> None:
+    await _stop_polling(application)
+    await application.stop()
+    await application.shutdown()
+    if sender is not None:
+        await sender.aclose()
+
+
+async def start_slack(rt: Runtime) -> None:
+    """Slack, when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set and the adapter is installed."""
+    s = rt.ctx.settings
+    if not (s.slack_bot_token.get_secret_value() and s.slack_signing_secret.get_secret_value()):
+        return
+    if importlib.util.find_spec("bot.chat.slack") is None:
+        log.warning("Slack is configured but bot.chat.slack is not installed")
+        return
+    from bot.chat.slack import build_slack
+
+    adapter = build_slack(rt.ctx)
+    if rt.serves_web:
+        rt.routes += adapter.routes()
+    await adapter.start()
+    if rt.works:
+        token = s.slack_bot_token.get_secret_value()
+        rt.workers.append(
+            _worker(rt.ctx, adapter.sender, token=token, rate=adapter.limits.rate, limits=adapter.limits)
+        )
+    rt.stoppers.append(adapter.stop)
+
+
+async def serve(
+    ctx: Context,
+    *,
+    port: int | None = None,
+    install_signals: bool = True,
+    stop_event: asyncio.Event | None = None,
+    role: Role = "all",
+) -> None:
+    """Run the parts of `role` until SIGTERM/SIGINT (or `stop_event` is set), then stop in order."""
+    check_settings(ctx)
+    if role not in ROLES:
+        raise RunError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    lock = _single_sqlite_process(ctx)
+    try:
+        await _serve(ctx, port=port, install_signals=install_signals, stop_event=stop_event, role=role)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _single_sqlite_process(ctx: Context) -> IO[str] | None:
+    """On SQLite: refuse a second process, and take back what a killed one left in flight."""
+    try:
+        lock = hold_sqlite(ctx.db)
+    except AlreadyRunning as error:
+        raise RunError(str(error)) from None
+    if ctx.db.is_sqlite:
+        released = outbox.release_all_leases(ctx)
+        if released:
+            log.info("released %d delivery(ies) a previous process left in flight", released)
+    return lock
+
+
+async def _serve(
+    ctx: Context, *, port: int | None, install_signals: bool, stop_event: asyncio.Event | None, role: Role
+) -> None:
+    await asyncio.to_thread(_warm_up, ctx)  # every role answers commands (webhooks or polling)
+    rt = Runtime(ctx, role=role, stop_event=stop_event or asyncio.Event())
+    if install_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, rt.stop_event.set)
+    try:
+        await _run(rt, port if port is not None else ctx.settings.http_port)
+    finally:
+        await _shutdown(rt)
+
+
+def _warm_up(ctx: Context) -> None:
+    """Build the classifier and load the local embedder now, not inside the first request."""
+    ctx.classifier()
+    load = getattr(ctx.embedder(), "load", None)
+    if callable(load):
+        load()
+
+
+async def _run(rt: Runtime, port: int) -> None:
+    ctx = rt.ctx
+    if ctx.settings.telegram_bot_token.get_secret_value():
+        await start_telegram(rt)
+    await start_slack(rt)
+    ctx.metrics.set_leader("", role=rt.role)  # until this process leads: empty identity, "not me"
+    background: list[asyncio.Task[None]] = []
+    if rt.works:
+        background.append(_campaign(rt))
+        if not ctx.db.is_sqlite:  # several workers share the due sources; on SQLite the job does it all
+            background.append(asyncio.create_task(_ingest_loop(rt), name="ingest"))
+    webhook = rt.serves_web and bool(ctx.settings.telegram_webhook_url)
+    app = create_web_app(ctx, routes=rt.routes, telegram=rt.telegram if webhook else None, health=_health(rt))
+    # log_config=None: uvicorn logs through the root handler, so its lines are masked and formatted too.
+    server = _Server(
+        uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning", lifespan="off", log_config=None)
+    )
+    tasks = [asyncio.create_task(server.serve(), name="web")]
+    tasks += [asyncio.create_task(w.run(), name=f"deliver-{w.sender.platform}") for w in rt.workers]
+    rt.stoppers.insert(0, lambda: _stop_server(server))
+    log.info("newsbrief running: role %s, port %d, %d sender(s)", rt.role, port, len(rt.workers))
+    stop = asyncio.create_task(rt.stop_event.wait())
+    done, _ = await asyncio.wait([stop, *tasks, *background], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stop and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    stop.cancel()
+    for task in background:  # leadership is handed over by its stopper, after the scheduler stops
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    await _stop_workers(rt, tasks[1:])
+    with contextlib.suppress(Exception):
+        await _stop_server(server)
+        await asyncio.wait_for(tasks[0], STOP_GRACE)
+
+
+def _campaign(rt: Runtime) -> asyncio.Task[None]:
+    """Seek leadership; the leader alone runs the scheduled jobs (and polls Telegram)."""
+    ctx = rt.ctx
+
+    async def gain() -> None:
+        # A fresh scheduler each time: its jobs are due at once, so what the dead leader missed runs once.
+        rt.scheduler = build_scheduler(ctx, default_jobs(ctx, wake=rt.wake, after_ingest=rt.after_ingest))
+        rt.scheduler.start()
+        ctx.metrics.set_leader(process_identity(), role=rt.role)
+        for hook in rt.on_gain:
+            await hook()
+
+    async def lose() -> None:
+        ctx.metrics.set_leader("", role=rt.role)
+        for hook in rt.on_loss:
+            await hook()
+        if rt.scheduler is not None:
+            await _stop_scheduler(rt.scheduler)
+            rt.scheduler = None
+
+    rt.leadership = Leadership(ctx.db, timeout=ctx.settings.leader_timeout, on_gain=gain, on_loss=lose)
+    rt.stoppers.insert(0, rt.leadership.stop)
+    return asyncio.create_task(rt.leadership.run(), name="leadership")
+
+
+async def _ingest_loop(rt: Runtime) -> None:
+    """Claim and read due sources until stopped (PostgreSQL: every worker takes a share)."""
+    while not rt.stop_event.is_set():
+        try:
+            await ingest_due(rt.ctx)
+        except Exception:  # the database briefly away: the sources stay due
+            log.exception("ingest round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                rt.stop_event.wait(), timeout=min(INGEST_POLL, rt.ctx.settings.ingest_interval)
+            )
+
+
+def _health(rt: Runtime) -> Callable[[], dict[str, Any]]:
+    """Healthy: the database answers and, on the leader, the scheduler runs."""
+    database = database_health(rt.ctx)
+
+    def check() -> dict[str, Any]:
+        report = database()
+        leading = rt.leadership is not None and rt.leadership.is_leader
+        if leading and not (rt.scheduler is not None and rt.scheduler.running):
+            raise RuntimeError("the leader's scheduler is not running")
+        return {**report, "role": rt.role, "leader": leading}
+
+    return check
+
+
+async def _stop_scheduler(scheduler: Any) -> None:
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+
+
+async def _stop_server(server: uvicorn.Server) -> None:
+    server.should_exit = True
+
+
+async def _stop_workers(rt: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    """Sends in flight finish; rows not yet sent go back to the outbox."""
+    for worker in rt.workers:
+        await worker.stop()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+        for task in pending:  # a send stuck past the grace period: cancelled, its row released
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _shutdown(rt: Runtime) -> None:
+    for stopper in rt.stoppers:
+        try:
+            await stopper()
+        except Exception:  # stopping one part must not keep the others running
+            log.exception("error while stopping")
+    log.info("newsbrief stopped")

@@ -1,0 +1,105 @@
+"""The scheduled jobs: APScheduler 3 in the process's event loop, its job store in our database.
+
+Jobs are stored by name and call `run_job(name)`, which finds this process's runtime: the store
+persists only a reference and a name, never a connection or a context, so schedules survive a restart
+and a job missed while the process was down runs once (coalesced) when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Context
+from bot.delivery.outbox import enqueue_due
+from bot.service import ingest_due
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "apscheduler_jobs"
+DELIVER_INTERVAL = 60
+MISFIRE_GRACE = 24 * 3600
+
+Job = Callable[[], Awaitable[object]]
+_JOBS: dict[str, Job] = {}
+
+
+async def run_job(name: str) -> None:
+    """What the job store calls: the job registered under `name` in this process."""
+    job = _JOBS.get(name)
+    if job is None:
+        log.warning("scheduled job %r has no runner in this process", name)
+        return
+    try:
+        await job()
+    except Exception:  # one failed run must not unschedule the job
+        log.exception("scheduled job %r failed", name)
+
+
+def ingest_job(ctx: Context, *, after: Callable[[], Awaitable[object]] | None = None) -> Job:
+    """Read the due sources once; then `after` (e.g. tell the admins about sources that paused)."""
+
+    async def job() -> None:
+        reports = await ingest_due(ctx)
+        log.info(
+            "ingest: %d new article(s) from %d source(s)", sum(len(r.new) for r in reports), len(reports)
+        )
+        if after is not None:
+            await after()
+
+    return job
+
+
+def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
+    """Build the due briefs, write their outbox rows, and wake the delivery workers."""
+
+    async def job() -> None:
+        created = await asyncio.to_thread(enqueue_due, ctx)
+        if created:
+            log.info("enqueued %d delivery(ies)", len(created))
+        if wake is not None:
+            wake()
+
+    return job
+
+
+def build_scheduler(ctx: Context, jobs: dict[str, tuple[Job, int]]) -> AsyncIOScheduler:
+    """A scheduler whose jobs (name → (coroutine factory, every N seconds)) persist in our database."""
+    _JOBS.clear()
+    store = SQLAlchemyJobStore(engine=ctx.db.engine, tablename=JOBS_TABLE)
+    scheduler = AsyncIOScheduler(
+        jobstores={"default": store},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE},
+        timezone="UTC",
+    )
+    for name, (job, seconds) in jobs.items():
+        _JOBS[name] = job
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=seconds,
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),  # catch up at once on start: a missed brief goes out late, once
+        )
+    return scheduler
+
+
+def default_jobs(
+    ctx: Context,
+    *,
+    wake: Callable[[], None] | None = None,
+    after_ingest: Callable[[], Awaitable[object]] | None = None,
+) -> dict[str, tuple[Job, int]]:
+    """ingest every INGEST_INTERVAL, deliver every minute."""
+    return {
+        "ingest": (ingest_job(ctx, after=after_ingest), ctx.settings.ingest_interval),
+        "deliver": (deliver_job(ctx, wake=wake), DELIVER_INTERVAL),
+    }

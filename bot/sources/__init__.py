@@ -1,0 +1,1 @@
+"""Source readers: feeds, article pages and local files, each turned into `RawItem`s."""

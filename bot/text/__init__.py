@@ -1,0 +1,1 @@
+"""Text handling: normalization, cleaning, language, dates and sentences."""
