@@ -1,5 +1,8 @@
 """Fetch one URL safely: SSRF checks on every hop, a total deadline, a size limit, conditional GET.
 
+Every new connection resolves its host once, vets each address and dials exactly the vetted one
+(bot.netguard), so a DNS server that changes its answer between check and connect gains nothing.
+
 One `Fetcher` holds one pooled `httpx.AsyncClient`; create it once and share it. Callers bound their
 own concurrency (e.g. a semaphore of ~50): time spent waiting for a pooled connection counts against
 each fetch's deadline.
@@ -8,10 +11,9 @@ each fetch's deadline.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import ClassVar, Literal
@@ -20,6 +22,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from bot.charset import Decoded, decode_body
+from bot.netguard import (
+    AddressGuard,
+    ForbiddenAddress,
+    GuardedTransport,
+    Resolver,
+    UnresolvableHost,
+    system_resolve,
+)
+from bot.netguard import forbidden_kind as forbidden_kind  # re-exported: part of this module's API
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 5_000_000
@@ -36,7 +47,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # A redirect or 304 body is read (so the connection returns to the pool) only up to this size.
 _DRAIN_LIMIT = 65_536
 _LOCATION = "newsbrief.location"
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session|credential", re.IGNORECASE)
 
 Reason = Literal[
@@ -49,7 +59,6 @@ Reason = Literal[
     "http-status",
     "network",
 ]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class FetchError(Exception):
@@ -155,20 +164,28 @@ class Fetcher:
         user_agent: str = DEFAULT_USER_AGENT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver = system_resolve,
     ) -> None:
+        """Set up the pooled client.
+
+        `resolve(host, port)` looks up addresses (blocking, run in a thread; default getaddrinfo). A
+        `transport` given here replaces the one that pins checked addresses, leaving only the per-hop
+        check, which a rebinding DNS server can pass: meant for tests.
+        """
         if timeout <= 0 or max_bytes <= 0 or max_redirects < 0 or max_connections <= 0:
             raise ValueError("timeout, max_bytes and max_connections must be positive, max_redirects >= 0")
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self.allowed_private_hosts = frozenset(_host_key(host) for host in allowed_private_hosts)
+        self._guard = AddressGuard(allowed_private_hosts=allowed_private_hosts, resolve=resolve)
+        self.allowed_private_hosts = self._guard.allowed_private_hosts
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         # trust_env=False: a proxy from the environment would bypass the address checks below.
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or GuardedTransport(self._guard, limits=limits),
             follow_redirects=False,
             trust_env=False,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": user_agent, "Accept": _ACCEPT},
             event_hooks={"response": [_set_location_aside]},
         )
@@ -210,8 +227,9 @@ class Fetcher:
         seen: set[str] = set()
         while True:
             seen.add(str(url))
-            await self._check_address(url)
-            outcome = await self._request(url, headers)
+            with _refusals(url):
+                await self._check_address(url)
+                outcome = await self._request(url, headers)
             if isinstance(outcome, FetchResult):
                 return outcome
             shown = redact_url(str(url))
@@ -224,27 +242,13 @@ class Fetcher:
             url = outcome
 
     async def _check_address(self, url: httpx.URL) -> None:
-        # The connection resolves the name again, so a rebinding DNS server could answer differently
-        # in between (DNS rebinding). Closing that window means pinning the checked address in an
-        # httpcore network backend, which httpx does not expose; the redirect checks still hold.
-        host = url.raw_host.decode("ascii")
-        if _host_key(host) in self.allowed_private_hosts or _host_key(url.host) in self.allowed_private_hosts:
-            return
-        shown = redact_url(str(url))
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise NetworkError(f"could not resolve {url.host} for {shown}: {exc}", url=shown) from None
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            kind = forbidden_kind(address)
-            if kind:
-                message = (
-                    f"refused to fetch {shown}: {url.host} resolves to {address}, a {kind} address; "
-                    f"add {url.host} to FETCH_ALLOWED_PRIVATE_HOSTS to allow it"
-                )
-                raise BlockedAddress(message, url=shown, address=str(address))
+        # An early, clear refusal before any connection, which also covers a caller's own transport.
+        # It is not what stops DNS rebinding: the default transport resolves again when it connects,
+        # checks that answer and dials exactly it (bot.netguard), so a second, different answer is
+        # caught there.
+        host = url.raw_host.decode("ascii")  # the IDNA form; the guard matches allowed hosts in both
+        if not self._guard.allows_private(host):
+            await self._guard.addresses(host, url.port or (443 if url.scheme == "https" else 80))
 
     async def _request(self, url: httpx.URL, headers: dict[str, str]) -> FetchResult | httpx.URL:
         shown = redact_url(str(url))
@@ -309,26 +313,6 @@ class Fetcher:
         )
 
 
-def forbidden_kind(address: IPAddress) -> str | None:
-    """Why an address must not be fetched ("loopback", "private", ...), or None when it is public."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            address = embedded
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("private", address.is_private),
-        ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
-        ("non-public", not address.is_global),
-    )
-    return next((kind for kind, hit in checks if hit), None)
-
-
 def redact_url(url: str) -> str:
     """The URL without user:password@ and with secret-looking query values masked, for messages."""
     try:
@@ -390,8 +374,20 @@ async def _drain(response: httpx.Response) -> None:
             return
 
 
-def _host_key(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
+@contextmanager
+def _refusals(url: httpx.URL) -> Iterator[None]:
+    # The guard speaks of hosts; turn its refusals into fetch errors that name the (redacted) URL.
+    shown = redact_url(str(url))
+    try:
+        yield
+    except ForbiddenAddress as exc:
+        message = (
+            f"refused to fetch {shown}: {url.host} resolves to {exc.address}, a {exc.kind} address; "
+            f"add {url.host} to FETCH_ALLOWED_PRIVATE_HOSTS to allow it"
+        )
+        raise BlockedAddress(message, url=shown, address=str(exc.address)) from None
+    except UnresolvableHost as exc:
+        raise NetworkError(f"could not resolve {url.host} for {shown}: {exc.detail}", url=shown) from None
 
 
 def _scrub(text: str, url: httpx.URL) -> str:

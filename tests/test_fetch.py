@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from http.server import BaseHTTPRequestHandler
 
 import httpx
@@ -26,6 +27,21 @@ from bot.fetch import (
 from tests.servers.web import Recorded, WebServer, add_fixtures, respond
 
 LOOPBACK = ["127.0.0.1"]
+PUBLIC = "93.184.216.34"  # a global address no test ever connects to
+
+
+class ScriptedResolver:
+    """A DNS stand-in: answers the scripted lists in turn (the last one repeats) and records lookups."""
+
+    def __init__(self, *answers: Sequence[str]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> Sequence[str]:
+        self.lookups.append(host)
+        if not self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.answers[min(len(self.lookups), len(self.answers)) - 1]
 
 
 @pytest.fixture
@@ -175,6 +191,9 @@ async def test_redirects_are_followed_to_the_final_url(web_server: WebServer, fe
         "http://2130706433:{port}/",
         "http://10.0.0.1/",
         "http://[::ffff:127.0.0.1]:{port}/",
+        "http://0x7f.1:{port}/secret",
+        "http://127.1:{port}/secret",
+        "http://017700000001:{port}/secret",
     ],
 )
 async def test_redirect_to_a_private_address_is_refused(web_server: WebServer, target: str) -> None:
@@ -347,6 +366,161 @@ async def test_transport_option_is_used_for_requests() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"mocked"))
     async with Fetcher(allowed_private_hosts=LOOPBACK, transport=transport) as fetcher:
         assert (await fetcher.fetch("http://127.0.0.1/x")).content == b"mocked"
+
+
+async def test_rebinding_dns_answer_at_connect_time_is_refused_and_never_reaches_the_server(
+    web_server: WebServer,
+) -> None:
+    # The first lookup (the hop check) sees a public address, the next (the connection) 127.0.0.1. The
+    # name is "localhost", so a fetcher that let httpx resolve it again would reach the server.
+    resolver = ScriptedResolver([PUBLIC], ["127.0.0.1"])
+    web_server.add("/secret", b"internal")
+    async with Fetcher(resolve=resolver, timeout=5) as fetcher:
+        error = await _error(fetcher, f"http://localhost:{web_server.port}/secret")
+    assert isinstance(error, BlockedAddress)
+    assert (error.address, "loopback" in str(error)) == ("127.0.0.1", True)
+    assert resolver.lookups == ["localhost", "localhost"]  # the connection looked up through the guard
+    assert web_server.requests == []
+
+
+@pytest.mark.parametrize("answer", [[PUBLIC, "127.0.0.1"], ["127.0.0.1", PUBLIC], [PUBLIC, "10.0.0.7"]])
+async def test_a_name_with_one_private_address_among_public_ones_is_refused(
+    web_server: WebServer, answer: list[str]
+) -> None:
+    web_server.add("/secret", b"internal")
+    async with Fetcher(resolve=ScriptedResolver(answer), timeout=5) as fetcher:
+        error = await _error(fetcher, f"http://mixed.example:{web_server.port}/secret")
+    assert isinstance(error, BlockedAddress)
+    assert error.address == next(address for address in answer if address != PUBLIC)
+    assert "mixed.example" in str(error) and "FETCH_ALLOWED_PRIVATE_HOSTS" in str(error)
+    assert web_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("[::1]", "loopback"),
+        ("[0:0:0:0:0:0:0:1]", "loopback"),
+        ("[::ffff:127.0.0.1]", "loopback"),
+        ("[::ffff:7f00:1]", "loopback"),
+        ("0.0.0.0", "unspecified"),
+        ("[::]", "unspecified"),
+        ("2130706433", "loopback"),
+        ("017700000001", "loopback"),
+        ("0x7f.1", "loopback"),
+        ("0x7f000001", "loopback"),
+        ("127.1", "loopback"),
+        ("127.0.0.1.", "loopback"),
+        ("0177.0.0.1", None),  # httpx itself refuses the octal dotted quad as an invalid URL
+    ],
+)
+async def test_every_spelling_of_a_private_address_is_refused_without_a_dns_lookup(
+    web_server: WebServer, host: str, kind: str | None
+) -> None:
+    # The resolver would answer public: a literal that reached it could be waved through.
+    resolver = ScriptedResolver([PUBLIC])
+    web_server.add("/secret", b"internal")
+    async with Fetcher(resolve=resolver, timeout=5) as fetcher:
+        error = await _error(fetcher, f"http://{host}:{web_server.port}/secret")
+    if kind is None:
+        assert error.reason == "bad-url"
+    else:
+        assert isinstance(error, BlockedAddress)
+        assert f"a {kind} address" in str(error)
+    assert resolver.lookups == []
+    assert web_server.requests == []
+
+
+async def test_allowed_private_name_is_dialled_at_its_resolved_address_and_sent_as_host(
+    web_server: WebServer,
+) -> None:
+    # feeds.internal exists only in this resolver: the connection cannot have asked the system.
+    resolver = ScriptedResolver(["127.0.0.1"])
+    web_server.add("/feed", b"<rss/>")
+    async with Fetcher(allowed_private_hosts=["feeds.internal"], resolve=resolver) as fetcher:
+        result = await fetcher.fetch(f"http://feeds.internal:{web_server.port}/feed")
+    assert result.content == b"<rss/>"
+    assert web_server.requests_for("/feed")[0].headers["host"] == f"feeds.internal:{web_server.port}"
+    assert resolver.lookups == ["feeds.internal"]  # allowed: no hop check, one lookup to connect
+
+
+async def test_an_allowed_internationalized_name_is_allowed_in_its_idna_form_too(
+    web_server: WebServer,
+) -> None:
+    # The connection only ever sees xn--bcher-kva.internal; the setting says bücher.internal.
+    resolver = ScriptedResolver(["127.0.0.1"])
+    web_server.add("/feed", b"<rss/>")
+    async with Fetcher(allowed_private_hosts=["bücher.internal"], resolve=resolver) as fetcher:
+        result = await fetcher.fetch(f"http://bücher.internal:{web_server.port}/feed")
+    assert result.content == b"<rss/>"
+    assert resolver.lookups == ["xn--bcher-kva.internal"]
+
+
+async def test_a_refused_address_falls_back_to_the_next_checked_address(web_server: WebServer) -> None:
+    # The server listens on 127.0.0.1 only, so 127.0.0.2 refuses the connection.
+    resolver = ScriptedResolver(["127.0.0.2", "127.0.0.1"])
+    web_server.add("/feed", b"<rss/>")
+    async with Fetcher(allowed_private_hosts=["feeds.internal"], resolve=resolver) as fetcher:
+        result = await fetcher.fetch(f"http://feeds.internal:{web_server.port}/feed")
+    assert result.content == b"<rss/>"
+    assert len(web_server.requests_for("/feed")) == 1
+
+
+@pytest.mark.timeout(30)
+async def test_tls_names_the_host_in_sni_while_dialling_the_checked_address() -> None:
+    hello = bytearray()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)  # a fetcher that never connects fails the test instead of hanging it
+        thread = threading.Thread(target=_read_client_hello, args=(listener, hello), daemon=True)
+        thread.start()
+        resolver = ScriptedResolver(["127.0.0.1"])
+        port = listener.getsockname()[1]
+        async with Fetcher(allowed_private_hosts=["feeds.internal"], resolve=resolver) as fetcher:
+            error = await _error(fetcher, f"https://feeds.internal:{port}/feed")
+        thread.join(timeout=10)
+    assert error.reason == "network"  # the listener hangs up after the ClientHello
+    assert hello[:1] == b"\x16"  # a TLS handshake record
+    assert b"feeds.internal" in hello  # the server_name extension carries the name, not 127.0.0.1
+
+
+def _read_client_hello(listener: socket.socket, into: bytearray) -> None:
+    connection, _ = listener.accept()
+    with connection:
+        connection.settimeout(10)
+        while len(into) < 5 or len(into) < 5 + int.from_bytes(into[3:5], "big"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            into += chunk
+
+
+@pytest.mark.parametrize(
+    "resolver",
+    [ScriptedResolver(), ScriptedResolver([]), ScriptedResolver(["not-an-address"])],
+    ids=["lookup-fails", "no-answer", "garbage-answer"],
+)
+async def test_a_failed_lookup_is_a_network_error_naming_the_host(resolver: ScriptedResolver) -> None:
+    async with Fetcher(resolve=resolver) as fetcher:
+        error = await _error(fetcher, "https://reader:hunter2-pw@feeds.example/rss")
+    assert isinstance(error, NetworkError)
+    assert "could not resolve feeds.example for https://feeds.example/rss" in str(error)
+    assert "hunter2" not in str(error)
+
+
+async def test_proxy_settings_in_the_environment_are_ignored(
+    web_server: WebServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy would connect, on our behalf, to addresses the guard never saw.
+    web_server.add("/feed", b"direct")
+    with WebServer() as proxy:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, proxy.base_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with Fetcher(allowed_private_hosts=LOOPBACK) as fetcher:
+            result = await fetcher.fetch(web_server.url("/feed"))
+        assert proxy.requests == []
+    assert result.content == b"direct"
 
 
 def test_nonsense_options_are_refused() -> None:
