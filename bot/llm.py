@@ -259,14 +259,18 @@ class LLM:
         return False
 
     def _finish(self, purpose: str, started: float, response: Any, schema: dict[str, Any]) -> dict[str, Any]:
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            # A proxy's HTML error page with status 200 reaches us as plain text (the SDK hands back
+            # any non-JSON body as a str): the endpoint failed, the model never answered.
+            raise self._failure(purpose, self.model, started, ValueError("no chat completion")) from None
         usage = getattr(response, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
         completion_tokens = getattr(usage, "completion_tokens", 0) or 0
-        choices = getattr(response, "choices", None) or []
-        choice = choices[0] if choices else None
-        raw = (choice.message.content if choice is not None else None) or ""
+        choice = choices[0]
+        raw = getattr(getattr(choice, "message", None), "content", None) or ""
         try:
-            if choice is not None and choice.finish_reason == "length":
+            if getattr(choice, "finish_reason", None) == "length":
                 raise LLMOutputError(
                     f"{purpose}: the reply was cut off at the token limit",
                     raw=raw,
@@ -280,10 +284,11 @@ class LLM:
                     raw=raw,
                     problems=problems,
                 )
-        except LLMOutputError:
+        except LLMOutputError as error:
             self._emit(
                 LLMCall(purpose, self.model, prompt_tokens, completion_tokens, _ms(started), "invalid")
             )
+            log.warning("%s", error)  # once per call, like the failures in _failure
             raise
         self._emit(LLMCall(purpose, self.model, prompt_tokens, completion_tokens, _ms(started), "ok"))
         return value

@@ -34,7 +34,10 @@ def restore_root() -> Iterator[None]:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     filters = {h: list(h.filters) for h in handlers}
+    # A test turns httpx up to INFO; left there, later tests' unmasked Bot API URLs would carry the token.
+    httpx_level = logging.getLogger("httpx").level
     yield
+    logging.getLogger("httpx").setLevel(httpx_level)
     root.handlers[:] = handlers
     root.setLevel(level)
     for handler, kept in filters.items():

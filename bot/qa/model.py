@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 Method = Literal["offline", "llm", "fallback", "refusal"]
 
+# Shown on an answer quoted offline because the model failed or was not believed, as briefs tag
+# their offline summaries: the reader should know no model wrote it.
+FALLBACK_LABEL = {"en": "offline answer", "ar": "إجابة دون نموذج"}
+
 LANG_NAMES = {
     "en": {"ar": "Arabic", "en": "English"},
     "ar": {"ar": "العربية", "en": "الإنجليزية"},
@@ -64,10 +68,17 @@ class Answer:
         return data
 
 
+def fallback_label(lang: str) -> str:
+    """The "offline answer" tag in `lang` (English for an unknown language)."""
+    return FALLBACK_LABEL.get(lang, FALLBACK_LABEL["en"])
+
+
 def render_answer(answer: Answer) -> str:
     """Plain text for a terminal or a chat message: the answer, its sources and "as of"."""
     ar = answer.lang == "ar"
     lines = [answer.text]
+    if answer.method == "fallback":
+        lines.append(f"({fallback_label(answer.lang)})")
     if answer.nearest:
         lines += ["", "أقرب ما لدينا:" if ar else "Closest coverage:"]
         lines += [f"- {title}" for title in answer.nearest]

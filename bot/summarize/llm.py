@@ -97,10 +97,19 @@ class LLMSummarizer:
             attempt = self._ask(PURPOSE, prompt, sources)
             if attempt.findings:
                 attempt = self._ask(REPAIR_PURPOSE, _repair_prompt(prompt, attempt), sources)
-        except (LLMUnavailable, LLMRequestError) as error:
-            log.warning("story %s: summarizing offline, the model is unavailable: %s", story.story_id, error)
+        except (LLMUnavailable, LLMRequestError):
+            # bot.llm has logged the failure itself; one warning per failed call is enough.
+            log.info("story %s: summarizing offline, the model is unavailable", story.story_id)
             return self._fallback(story, UNAVAILABLE_NOTES, transient=True)
-        if attempt.findings or attempt.data is None:
+        if attempt.data is None:
+            # No usable JSON twice is a broken endpoint or model (garbage), not a verdict on this story:
+            # not cached, so the next build asks again once the endpoint recovers.
+            log.info(
+                "story %s: summarizing offline, the model's replies were not the JSON asked for",
+                story.story_id,
+            )
+            return self._fallback(story, FALLBACK_NOTES, transient=True)
+        if attempt.findings:
             log.warning(
                 "story %s: model output failed checks twice: %s", story.story_id, attempt.findings[:3]
             )

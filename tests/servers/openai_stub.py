@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible server on 127.0.0.1, real enough for the `openai` SDK.
 
-Tests queue replies (content, HTTP errors, delays, broken bodies) or set a default responder,
-then point `bot.llm.LLM(base_url=stub.base_url + "/v1")` at it and inspect what it received.
+Tests queue replies (content, HTTP errors, delays, broken bodies), set a default responder, or set
+`always` to a reply served whenever the queue is empty (an endpoint that fails every time), then point
+`bot.llm.LLM(base_url=stub.base_url + "/v1")` at it and inspect what it received.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class Reply:
 
     `content` is the assistant message; `status` other than 200 sends an OpenAI-style error;
     `delay` waits before answering (to provoke client timeouts); `body` sends these bytes
-    verbatim as the response; `truncate` promises more bytes than it sends, then hangs up.
+    verbatim as the response, labelled `content_type`; `truncate` promises more bytes than it sends,
+    then hangs up.
     """
 
     content: str = "{}"
@@ -38,6 +40,7 @@ class Reply:
     delay: float = 0.0
     body: bytes | None = None
     truncate: bool = False
+    content_type: str = "application/json"
     finish_reason: str = "stop"
     error_message: str = "scripted failure"
 
@@ -59,6 +62,7 @@ class OpenAIStub:
     base_url: str = ""
     replies: deque[Reply] = field(default_factory=deque)
     responder: Callable[[dict[str, Any]], str] = field(default=lambda request: "{}")
+    always: Reply | None = None
     embedder: Callable[[str], list[float]] = field(default=lambda text: fake_embedding(text))
     models: list[str] = field(default_factory=lambda: ["stub-model", "stub-embed"])
     requests: list[Received] = field(default_factory=list)
@@ -87,6 +91,8 @@ class OpenAIStub:
         with self.lock:
             if self.replies:
                 return self.replies.popleft()
+            if self.always is not None:
+                return self.always
         return Reply(content=self.responder(request))
 
 
@@ -146,7 +152,8 @@ def _handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             if reply.delay and stub.stopping.wait(reply.delay):
                 return
             if reply.body is not None or reply.truncate:
-                self._send_raw(reply.body or b'{"id": "chatcmpl-cut", "choices": [', truncate=reply.truncate)
+                body = reply.body or b'{"id": "chatcmpl-cut", "choices": ['
+                self._send_raw(body, truncate=reply.truncate, content_type=reply.content_type)
             elif reply.status != 200:
                 self._send_error(reply.status, reply.error_message)
             else:
@@ -206,9 +213,9 @@ def _handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self._write(body)
 
-        def _send_raw(self, body: bytes, *, truncate: bool) -> None:
+        def _send_raw(self, body: bytes, *, truncate: bool, content_type: str) -> None:
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body) + (1000 if truncate else 0)))
             if truncate:
                 self.send_header("Connection", "close")
@@ -231,10 +238,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
 
-def start_stub() -> tuple[OpenAIStub, Callable[[], None]]:
-    """Start a stub on an ephemeral port; returns it and the function that stops it."""
+def start_stub(port: int = 0) -> tuple[OpenAIStub, Callable[[], None]]:
+    """Start a stub on `port` (0: an ephemeral one); returns it and the function that stops it.
+
+    A fixed port lets a test bring an endpoint back up where a client already points.
+    """
     stub = OpenAIStub()
-    server = _Server(("127.0.0.1", 0), _handler(stub))
+    server = _Server(("127.0.0.1", port), _handler(stub))
     stub.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="openai-stub", daemon=True)
     thread.start()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.slack.texts import t
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
-from bot.qa.model import Answer, Citation
+from bot.qa.model import Answer, Citation, fallback_label
 
 MAX_BLOCKS = 50
 MAX_CONTEXT_ELEMENTS = 10
@@ -88,6 +88,8 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
     if answer.nearest:
         body += "\n" + "\n".join(f"• {plain(title)}" for title in answer.nearest)
     blocks = sections(body)
+    if answer.method == "fallback":
+        blocks += context_blocks([f"_{escape(fallback_label(lang))}_"])
     blocks += context_blocks([_citation(c) for c in answer.citations])
     if answer.as_of:
         blocks += context_blocks([t(lang, "as_of", date=answer.as_of.date().isoformat())])

@@ -13,7 +13,7 @@ from typing import Any
 from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
-from bot.qa.model import Answer
+from bot.qa.model import Answer, fallback_label
 
 
 def esc(text: Any) -> str:
@@ -90,6 +90,8 @@ def answer_html(answer: Answer) -> str:
         if href:
             text = text.replace(f"[{n}]", f'<a href="{href}">[{n}]</a>')
     lines = [text]
+    if answer.method == "fallback":
+        lines.append(f"<i>({esc(fallback_label(answer.lang))})</i>")
     if answer.nearest:
         lines += ["", "<i>" + ("أقرب ما لدينا:" if ar else "Closest coverage:") + "</i>"]
         lines += [f"• {esc(title)}" for title in answer.nearest]
