@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+APPLICATION_NAME = "newsbrief"
 
 
 def normalize_url(url: str) -> str:
@@ -35,7 +44,48 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    # Pre-ping: a pooled connection the server dropped (a restart) is replaced before use, not failed on.
+    # The application name shows our sessions in pg_stat_activity; a name in the URL wins.
+    connect_args = {} if "application_name" in parsed.query else {"application_name": APPLICATION_NAME}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` is the database being away for a moment (restart, cut connection, lock), not a bug:
+    the unit of work rolled back and may be tried again."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+    )
+
+
+def retry_transient(
+    work: Callable[[], T],
+    *,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> T:
+    """Run `work` (one whole transaction), again after a transient database error, up to `attempts` times.
+
+    The pool has been invalidated by then, so a retry gets a fresh connection; a server that is still
+    restarting gets a short backoff. The last error is raised.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Exception as error:
+            if attempt == attempts or not is_transient(error):
+                raise
+            log.warning("database unavailable, retrying: %s", describe_db_error(error))
+            sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def describe_db_error(error: BaseException) -> str:
+    """The driver's first line, without SQLAlchemy's statement and parameters (which may carry user data)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}"[:300]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

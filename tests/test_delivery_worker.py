@@ -211,6 +211,26 @@ async def test_429_storm_loses_nothing(
     assert clock.ticks >= 7  # everybody waited out retry_after (on the fake clock)
 
 
+async def test_a_429_pause_longer_than_the_lease_keeps_every_held_row_from_other_workers(
+    ctx: Context, clock: FakeClock, sender: TelegramSender, telegram_stub: TelegramStub
+) -> None:
+    chats = list(range(300, 320))
+    queue_brief(ctx, long_payload(1), chats)
+    telegram_stub.fail("sendMessage", 429, retry_after=120, times=1)
+    stolen: list[int] = []
+
+    async def sleep_then_look(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if seconds >= 120:  # another process claims while this worker waits out the 429
+            stolen.extend(c.id for c in outbox.claim(ctx, platform="telegram", lease=60))
+
+    w = DeliveryWorker(ctx, sender, clock=clock.monotonic, sleep=sleep_then_look, concurrency=4, lease=60)
+    await w.run_once()
+    assert stolen == []
+    assert len(telegram_stub.messages()) == len(chats)
+    assert {r.status for r in deliveries(ctx)} == {"sent"}
+
+
 async def test_403_ends_that_chats_subscriptions_only(
     ctx: Context, clock: FakeClock, sender: TelegramSender, telegram_stub: TelegramStub
 ) -> None:

@@ -197,12 +197,12 @@ def record_progress(ctx: Context, updates: Sequence[Progress]) -> None:
         session.execute(update(Delivery), rows)
 
 
-def extend_lease(ctx: Context, delivery_id: int, seconds: float) -> None:
-    """Keep a claimed row while its sender waits (e.g. out a 429)."""
+def extend_lease(ctx: Context, delivery_ids: Sequence[int], seconds: float) -> None:
+    """Keep claimed rows while their sender waits (e.g. out a 429)."""
     with ctx.db.session() as session:
         session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == "sending")
             .values(lease_until=ctx.now() + timedelta(seconds=seconds))
         )
 

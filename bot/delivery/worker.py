@@ -24,6 +24,7 @@ from bot.delivery import outbox
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, Sender, TransientError
 from bot.delivery.outbox import Claimed, Progress
 from bot.subscriptions import end_chat
+from storage.db import describe_db_error, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,8 @@ class DeliveryWorker:
         self._pending: list[Progress] = []
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self._flusher_done = asyncio.Event()
+        self._held: set[int] = set()  # claimed by this worker and not yet finished or given back
 
     # ------------------------------------------------------------------ the loops
 
@@ -212,7 +215,9 @@ class DeliveryWorker:
             for _ in consumers:
                 await queue.put(None)
             await asyncio.gather(*consumers, return_exceptions=True)
-            flusher.cancel()
+            # Not cancelled: a cancelled to_thread write that had not started yet never runs, and
+            # the rows it carried would stay "sending" and go out again after a restart.
+            self._flusher_done.set()
             await asyncio.gather(flusher, return_exceptions=True)
             self._flush()
         return handled
@@ -226,9 +231,11 @@ class DeliveryWorker:
             )
             if not claimed:
                 break
+            self._held.update(c.id for c in claimed)
             for index, item in enumerate(claimed):
                 if self._stopping.is_set():
                     outbox.release(self.ctx, [c.id for c in claimed[index:]])
+                    self._held.difference_update(c.id for c in claimed[index:])
                     self.stats.released += len(claimed) - index
                     return handled
                 await queue.put(item)
@@ -239,22 +246,39 @@ class DeliveryWorker:
 
     async def _consume(self, queue: asyncio.Queue[Claimed | None]) -> None:
         while (item := await queue.get()) is not None:
-            if self._stopping.is_set():
-                outbox.release(self.ctx, [item.id])
-                self.stats.released += 1
-                continue
             try:
-                await self._deliver(item)
-            except asyncio.CancelledError:
-                self._flush()
-                outbox.release(self.ctx, [item.id])
-                raise
-            except Exception as error:  # a bug in rendering or sending must not stop the other chats
-                log.exception("delivery %s failed", item.id)
-                self._flush()
-                outbox.fail(self.ctx, item.id, f"{type(error).__name__}: {error}")
-                self.stats.failed += 1
-                self._count("failed")
+                await self._consume_one(item)
+            finally:
+                self._held.discard(item.id)
+
+    async def _consume_one(self, item: Claimed) -> None:
+        if self._stopping.is_set():
+            outbox.release(self.ctx, [item.id])
+            self.stats.released += 1
+            return
+        try:
+            await self._deliver(item)
+        except asyncio.CancelledError:
+            self._flush()
+            outbox.release(self.ctx, [item.id])
+            raise
+        except Exception as error:  # a bug in rendering or sending must not stop the other chats
+            try:
+                self._failed(item, error)
+            except Exception:  # the database is away: the row stays claimed and its lease runs out
+                log.exception("delivery %s: its failure could not be recorded", item.id)
+
+    def _failed(self, item: Claimed, error: Exception) -> None:
+        self._flush()
+        if is_transient(error):
+            # The database, not the delivery, failed: the row is sent later (from the parts recorded).
+            log.warning("delivery %s postponed: database unavailable: %s", item.id, describe_db_error(error))
+            outbox.release(self.ctx, [item.id], retry_at=self.ctx.now() + timedelta(seconds=BACKOFF_BASE))
+            return
+        log.exception("delivery %s failed", item.id)
+        outbox.fail(self.ctx, item.id, f"{type(error).__name__}: {error}")
+        self.stats.failed += 1
+        self._count("failed")
 
     # ------------------------------------------------------------------ one delivery
 
@@ -310,7 +334,9 @@ class DeliveryWorker:
         self._count("retried")
         seconds = max(seconds, 0.0)
         self.bucket.pause(seconds)
-        outbox.extend_lease(self.ctx, item.id, seconds + self.lease)
+        # Every row this worker holds, not just this one: queued rows wait out the pause too, and a
+        # lease running out meanwhile would let another process send them as well.
+        outbox.extend_lease(self.ctx, sorted(self._held | {item.id}), seconds + self.lease)
         log.info("429 for chat %s: waiting %.1f s", item.chat_id, seconds)
         await self._sleep(seconds)
 
@@ -342,15 +368,32 @@ class DeliveryWorker:
     # ------------------------------------------------------------------ progress
 
     async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_every)
+        self._flusher_done.clear()
+        while not self._flusher_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flusher_done.wait(), timeout=self.flush_every)
             pending, self._pending = self._pending, []
-            await asyncio.to_thread(outbox.record_progress, self.ctx, pending)
+            try:
+                await asyncio.to_thread(outbox.record_progress, self.ctx, pending)
+            except Exception as error:
+                self._keep(pending, error)
 
     def _flush(self) -> None:
         """Write the parts sent since the last flush: batched, because a commit per message limits the rate."""
         pending, self._pending = self._pending, []
-        outbox.record_progress(self.ctx, pending)
+        try:
+            outbox.record_progress(self.ctx, pending)
+        except Exception as error:
+            self._keep(pending, error)
+
+    def _keep(self, pending: list[Progress], error: Exception) -> None:
+        """Progress that could not be written is written with the next flush: a sent part whose record
+        was lost would be sent again. Later progress of the same row wins (it is appended after)."""
+        if not is_transient(error):
+            log.exception("delivery progress of %d row(s) could not be recorded", len(pending))
+            return
+        self._pending = pending + self._pending
+        log.warning("delivery progress not recorded, kept for the next flush: %s", describe_db_error(error))
 
 
 async def deliver_once(ctx: Context, sender: Sender, **options: Any) -> Stats:
