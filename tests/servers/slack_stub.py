@@ -3,10 +3,12 @@
 Point `AsyncWebClient(base_url=stub.api_url)` at it. It answers `auth.test`, records `chat.postMessage`,
 `chat.postEphemeral`, `chat.update` and the posts to `response_url`s it hands out, validates Block Kit
 limits the way Slack does (50 blocks, 3000-character sections, 10 context elements) and can answer
-with scripted failures: 429 with `Retry-After`, 5xx, or an error such as `channel_not_found`.
+with scripted failures: 429 with `Retry-After`, 5xx, an error such as `channel_not_found`, or a
+connection fault from tests/servers/drops.py (RESET, RESET_ACCEPTED, CUT, CUT_UNFRAMED).
 
     def test_x(slack_stub: SlackStub) -> None:
         stub.fail("chat.postMessage", status=429, retry_after=0, times=3)
+        stub.fail("chat.postMessage", status=CUT, channel="C1")  # posted, the answer cut short
         ...
         await stub.wait_for(lambda: len(stub.posts()) == 1)
 
@@ -37,6 +39,8 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.servers import drops
+from tests.servers.drops import CUT, PASS, RESET, RESET_ACCEPTED
 from tests.servers.threaded import ThreadedServer
 
 BOT_USER_ID = "UBOT"
@@ -135,12 +139,24 @@ class _Failure:
     status: int
     error: str
     retry_after: int | None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A call answered with a connection fault instead of a response."""
+
+    kind: int  # drops.RESET, RESET_ACCEPTED, CUT or CUT_UNFRAMED
+    method: str
+    channel: str | None
+    delivered: bool  # the message was posted before the connection broke
 
 
 @dataclass
 class _State:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, deque[_Failure]] = field(default_factory=dict)
+    drops: list[Drop] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -173,13 +189,26 @@ class SlackStub(ThreadedServer):
     # ------------------------------------------------------------ scripting and reading
 
     def fail(
-        self, method: str, *, status: int = 429, times: int = 1, retry_after: int | None = 1, error: str = ""
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        times: int = 1,
+        retry_after: int | None = 1,
+        error: str = "",
+        channel: str | None = None,
     ) -> None:
-        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After)."""
+        """Answer the next `times` calls of `method` (to `channel`, if given) with `status` (429 carries
+        Retry-After), a connection fault (tests/servers/drops.py), or normally (PASS)."""
         default = {429: "ratelimited"}.get(status, "internal_error" if status >= 500 else "invalid")
-        failure = _Failure(status, error or default, retry_after if status == 429 else None)
+        failure = _Failure(status, error or default, retry_after if status == 429 else None, channel)
         with self._state.lock:
             self._state.failures.setdefault(method, deque()).extend([failure] * times)
+
+    def drops(self) -> list[Drop]:
+        """The calls answered with a connection fault, in order."""
+        with self._state.lock:
+            return list(self._state.drops)
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Every call answered, or those of one method; failed ones included."""
@@ -220,22 +249,33 @@ class SlackStub(ThreadedServer):
     def answer(
         self, method: str, body: dict[str, Any], token: str
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """The (status, JSON, headers) for one call, recording it."""
-        failure = self._next_failure(method)
-        if failure is not None:
+        """The (status, JSON, headers) for one call, recording it; a negative status is a connection
+        fault the HTTP handler carries out (the call is recorded with the status Slack gave it, 0 if none)."""
+        failure = self._next_failure(method, body)
+        kind = failure.status if failure is not None and failure.status in drops.DROPS else None
+        if failure is not None and failure.status not in (PASS, *drops.DROPS):
             status, data = failure.status, {"ok": False, "error": failure.error}
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+        elif kind == RESET:  # dropped before Slack did anything
+            status, data, headers = 0, {}, {}
         else:
             status, headers = 200, {}
             data = self._success(method, body, token)
         with self._state.lock:
             self._state.calls.append(Call(method, body, token, status, time.monotonic()))
-        return status, data, headers
+            if kind is not None:
+                delivered = kind != RESET and bool(data.get("ok"))
+                self._state.drops.append(Drop(kind, method, body.get("channel"), delivered))
+        return (kind, data, headers) if kind is not None else (status, data, headers)
 
-    def _next_failure(self, method: str) -> _Failure | None:
+    def _next_failure(self, method: str, body: Mapping[str, Any]) -> _Failure | None:
         with self._state.lock:
-            queue = self._state.failures.get(method)
-            return queue.popleft() if queue else None
+            queue = self._state.failures.get(method) or deque()
+            for failure in queue:
+                if failure.channel is None or failure.channel == body.get("channel"):
+                    queue.remove(failure)
+                    return failure
+            return None
 
     def _success(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         if method.startswith("response:"):
@@ -327,7 +367,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = _parse(raw, self.headers.get("Content-Type") or "")
         token = token or str(body.pop("token", ""))
         status, data, headers = self.server.stub.answer(method, body, token)
-        self._send(status, data, headers)
+        if status in (RESET, RESET_ACCEPTED):
+            drops.reset(self)
+        elif status in drops.CUTS:
+            payload = json.dumps(data).encode()
+            headers = {"Content-Type": "application/json; charset=utf-8", **headers}
+            drops.cut(self, 200, payload, headers, framed=status == CUT)
+        else:
+            self._send(status, data, headers)
 
     def _send(self, status: int, data: dict[str, Any], headers: Mapping[str, str]) -> None:
         payload = json.dumps(data).encode()

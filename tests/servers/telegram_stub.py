@@ -3,12 +3,14 @@
 It answers the methods the bot uses, validates sendMessage/editMessageText the way Telegram does
 (allowed HTML tags, balanced, known entities, at most 4096 UTF-16 units of visible text) and rejects
 with Telegram's own 400 "can't parse entities". Tests inject updates (messages, commands, button
-presses), script failures (429 with retry_after, 403, 5xx) and may enforce a rate per second.
+presses), script failures (429 with retry_after, 403, 5xx, and the connection faults of
+tests/servers/drops.py: RESET, RESET_ACCEPTED, CUT, CUT_UNFRAMED) and may enforce a rate per second.
 
     def test_x(telegram_stub: TelegramStub) -> None:
         settings = Settings(telegram_bot_token=TOKEN, telegram_base_url=telegram_stub.base_url, ...)
         telegram_stub.send_text(chat_id=42, text="/start")
         telegram_stub.fail("sendMessage", 429, retry_after=1, times=3)
+        telegram_stub.fail("sendMessage", RESET_ACCEPTED)  # delivered, then the connection is reset
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+
+from tests.servers import drops
+from tests.servers.drops import CUT, PASS, RESET, RESET_ACCEPTED
 
 TOKEN = "123456:TEST-token-for-the-stand-in"
 BOT_ID = 123456
@@ -111,6 +116,16 @@ class _Failure:
     chat_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A call answered with a connection fault instead of a response."""
+
+    kind: int  # drops.RESET, RESET_ACCEPTED, CUT or CUT_UNFRAMED
+    method: str
+    chat_id: int | None
+    delivered: bool  # the message reached the chat before the connection broke
+
+
 @dataclass
 class StubState:
     updates: deque[dict[str, Any]] = field(default_factory=deque)
@@ -123,6 +138,7 @@ class StubState:
     answered_callbacks: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (method, description)
     rate_limited: int = 0
+    drops: list[Drop] = field(default_factory=list)
 
 
 class TelegramStub:
@@ -196,7 +212,8 @@ class TelegramStub:
         times: int = 1,
         chat_id: int | None = None,
     ) -> None:
-        """The next `times` calls of `method` (to `chat_id`, if given) answer with `status`."""
+        """The next `times` calls of `method` (to `chat_id`, if given) answer with `status`, or with a
+        connection fault (tests/servers/drops.py), or normally (PASS: a gap in a sequence)."""
         with self._lock:
             self.state.failures.setdefault(method, []).append(_Failure(status, retry_after, times, chat_id))
 
@@ -336,8 +353,24 @@ class TelegramStub:
             with self._lock:
                 self.state.calls.append((method, params))
         scripted = self._scripted(method, params)
-        if scripted:
+        if scripted and scripted[0] == RESET:
+            self._dropped(RESET, method, params, delivered=False)
             return scripted
+        if scripted and scripted[0] not in (PASS, RESET_ACCEPTED, *drops.CUTS):
+            return scripted
+        status, payload = self._answer(method, params)
+        if scripted and scripted[0] in (RESET_ACCEPTED, *drops.CUTS):
+            # Carried out, then the connection breaks: the HTTP handler resets or cuts the answer.
+            self._dropped(scripted[0], method, params, delivered=status == 200)
+            return scripted[0], payload
+        return status, payload
+
+    def _dropped(self, kind: int, method: str, params: dict[str, Any], *, delivered: bool) -> None:
+        chat = params.get("chat_id")
+        with self._lock:
+            self.state.drops.append(Drop(kind, method, int(chat) if chat is not None else None, delivered))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method in ("sendMessage", "editMessageText"):
             limited = self._rate_check()
             if limited:
@@ -358,6 +391,8 @@ class TelegramStub:
                 failure.times -= 1
                 if failure.times <= 0:
                     queue.remove(failure)
+                if failure.status in (PASS, *drops.DROPS):
+                    return failure.status, {}
                 return _error(failure.status, failure.retry_after)
         return None
 
@@ -526,7 +561,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(401 if match else 404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
         status, payload = self.owner.call(match.group(2), _params(self.headers.get("Content-Type", ""), body))
-        self._reply(status, payload)
+        if status in (RESET, RESET_ACCEPTED):
+            drops.reset(self)
+        elif status in drops.CUTS:
+            code = 200 if payload.get("ok") else int(payload.get("error_code") or 500)
+            headers = {"Content-Type": "application/json"}
+            drops.cut(self, code, json.dumps(payload).encode(), headers, framed=status == CUT)
+        else:
+            self._reply(status, payload)
 
     def _reply(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -629,6 +671,8 @@ def asgi_app(stub: TelegramStub) -> Any:
             status, payload = await run_in_threadpool(stub.call, method, params)
         else:
             status, payload = stub.call(method, params)
+        if status < 0:  # ASGI cannot reset a connection: a scripted drop becomes a bare 502
+            status, payload = _error(502, None)
         return JSONResponse(payload, status_code=status)
 
     async def stats(request: Request) -> JSONResponse:

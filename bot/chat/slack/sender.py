@@ -2,8 +2,12 @@
 
 Slack allows about one message a second per channel; a 429 says how long to wait (Retry-After). The
 outbox worker paces and retries briefs itself from the errors `send` raises; answers go through
-`Poster`, which waits out every 429 however many there are, and retries 5xx and network errors with
-backoff a few times before giving up loudly in the log.
+`Poster`, which waits out every 429 however many there are, and retries 5xx, resets and cut answers
+with backoff for about a minute before giving up loudly in the log (the answer itself is already in
+the QA log by then).
+
+A reset or a cut answer after Slack accepted the message is indistinguishable from one before, so
+its retry may post the message twice: the one duplicate the platforms leave no way to avoid.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.web.slack_response import SlackResponse
 
 from bot.chat.slack.render import Message, brief_messages
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
@@ -26,9 +32,12 @@ log = logging.getLogger(__name__)
 GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 DEFAULT_RETRY_AFTER = 1.0
 CHANNEL_INTERVAL = 1.0
-TRANSIENT_TRIES = 5
+# 0.5 + 1 + 2 + 4 + 8 + 16 + 30 s: an answer outlasts about a minute of Slack failing.
+TRANSIENT_TRIES = 8
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 30.0
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class SlackSender:
@@ -63,6 +72,12 @@ class SlackSender:
 
 def classify(error: SlackApiError) -> DeliveryError:
     """The contract's error for a Slack API failure."""
+    if not isinstance(error.response, AsyncSlackResponse | SlackResponse):
+        # slack_sdk hands over the raw aiohttp response when the body was not JSON (e.g. cut short
+        # with no Content-Length): whether Slack posted is unknown, so the message is tried again.
+        return TransientError(
+            f"Slack's answer could not be read (HTTP {getattr(error.response, 'status', '?')})"
+        )
     status = error.response.status_code
     code = str(error.response.get("error") or "")
     if status == 429 or code == "ratelimited":
@@ -113,17 +128,28 @@ class Poster:
     """Posts interactive replies in order per channel, pacing them and outlasting rate limits."""
 
     def __init__(
-        self, sender: SlackSender, *, pacer: ChannelPacer | None = None, tries: int = TRANSIENT_TRIES
+        self,
+        sender: SlackSender,
+        *,
+        pacer: ChannelPacer | None = None,
+        tries: int = TRANSIENT_TRIES,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.sender = sender
         self.pacer = pacer or ChannelPacer()
         self.tries = tries
+        self._sleep = sleep
 
     async def post_all(self, channel: str, parts: Sequence[Message], *, thread_ts: str | None = None) -> int:
-        """Post every part in order; returns how many went out."""
+        """Post every part in order, stopping at one that cannot be posted (a later part alone would
+        read as a fragment); returns how many went out."""
         sent = 0
         for part in parts:
             if not await self.post(channel, part, thread_ts=thread_ts):
+                log.error(
+                    "posted %d of %d parts to %s (thread %s); the rest were not delivered",
+                    sent, len(parts), channel, thread_ts or "-",
+                )  # fmt: skip
                 break
             sent += 1
         return sent
@@ -138,13 +164,14 @@ class Poster:
                 return True
             except RetryAfter as error:
                 log.info("Slack asked to wait %.1f s before posting to %s", error.seconds, channel)
-                await asyncio.sleep(error.seconds)
+                await self._sleep(error.seconds)
             except TransientError as error:
                 failures += 1
                 if failures >= self.tries:
                     log.error("giving up posting to %s after %d failures: %s", channel, failures, error)
                     return False
-                await asyncio.sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (failures - 1)))
+                log.warning("posting to %s failed (%s); retrying", channel, error)
+                await self._sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (failures - 1)))
             except DeliveryError as error:
                 if part.get("blocks") and not isinstance(error, ChatGone):
                     # Slack refused the blocks: the plain text still reaches the reader.

@@ -87,5 +87,5 @@ def classify(status: int, data: Mapping[str, Any]) -> DeliveryError:
     if status == 400 and any(text in description.lower() for text in _GONE_400):
         return ChatGone(description)
     if status >= 500 or status in (408, 409):
-        return TransientError(description)
+        return TransientError(f"Telegram error {status}: {description}")
     return DeliveryError(f"Telegram refused the message: {description}")
