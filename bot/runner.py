@@ -2,8 +2,9 @@
 
 SIGTERM (or SIGINT) stops taking work: the scheduler and the adapters stop, the delivery workers let
 the sends in flight finish and give every other claimed row back to the outbox, and the process exits
-cleanly. On SQLite only one process may run (a second one refuses to start), so rows a killed process left
-claimed are released on start.
+cleanly. On SQLite only one process may run (a second one refuses to start), so the deliveries and sources
+a killed process left claimed are released on start, and the articles it stored but had not indexed yet
+are indexed.
 
 Roles: `web` serves webhooks, Slack events, /healthz and /metrics and nothing else, so any number can run
 behind a load balancer; `worker` delivers, ingests and campaigns to lead (only the leader runs the
@@ -22,16 +23,19 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 import uvicorn
+from sqlalchemy import update
 
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.worker import DeliveryWorker
 from bot.leader import AlreadyRunning, Leadership, hold_sqlite
 from bot.metrics import process_identity
+from bot.qa.index import index_missing
 from bot.ratelimit import RedisBucket, SharedBucket, bucket_name
 from bot.scheduler import build_scheduler, default_jobs
 from bot.service import ingest_due
 from bot.web import create_web_app, database_health
+from storage.models import Source
 
 log = logging.getLogger(__name__)
 
@@ -208,13 +212,36 @@ def _single_sqlite_process(ctx: Context) -> IO[str] | None:
         released = outbox.release_all_leases(ctx)
         if released:
             log.info("released %d delivery(ies) a previous process left in flight", released)
+        sources = release_source_leases(ctx)
+        if sources:
+            log.info("released %d source(s) a previous process left being read", sources)
     return lock
+
+
+def release_source_leases(ctx: Context) -> int:
+    """Sources a killed process was reading: due again now, not when its lease (minutes) runs out."""
+    with ctx.db.session() as session:
+        result = session.execute(
+            update(Source).where(Source.lease_until.is_not(None)).values(lease_until=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def index_unindexed(ctx: Context) -> int:
+    """Passages for the articles a killed process stored but had not indexed yet (a separate transaction)."""
+    with ctx.db.session() as session:
+        written = index_missing(session, ctx.embedder(), classifier=ctx.classifier())
+    if written:
+        log.info("indexed %d passage(s) of articles a previous process left unindexed", written)
+    return written
 
 
 async def _serve(
     ctx: Context, *, port: int | None, install_signals: bool, stop_event: asyncio.Event | None, role: Role
 ) -> None:
     await asyncio.to_thread(_warm_up, ctx)  # every role answers commands (webhooks or polling)
+    if ctx.db.is_sqlite:  # the only process: nobody else is indexing these articles right now
+        await asyncio.to_thread(index_unindexed, ctx)
     rt = Runtime(ctx, role=role, stop_event=stop_event or asyncio.Event())
     if install_signals:
         loop = asyncio.get_running_loop()
@@ -276,7 +303,9 @@ def _campaign(rt: Runtime) -> asyncio.Task[None]:
 
     async def gain() -> None:
         # A fresh scheduler each time: its jobs are due at once, so what the dead leader missed runs once.
-        rt.scheduler = build_scheduler(ctx, default_jobs(ctx, wake=rt.wake, after_ingest=rt.after_ingest))
+        senders = [w.sender for w in rt.workers]  # admin notices go out through the outbox's senders
+        jobs = default_jobs(ctx, wake=rt.wake, after_ingest=rt.after_ingest, senders=senders)
+        rt.scheduler = build_scheduler(ctx, jobs)
         rt.scheduler.start()
         ctx.metrics.set_leader(process_identity(), role=rt.role)
         for hook in rt.on_gain:

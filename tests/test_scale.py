@@ -28,8 +28,8 @@ from storage import queries
 from storage.db import Database
 from storage.models import Delivery, Source, Subscription
 from tests.conftest import postgres_database
+from tests.processes import NEWSBRIEF, environment, free_port, prepared, start, wait_healthy
 from tests.servers.telegram_stub import TOKEN, TelegramStub, until
-from tests.test_telegram_run import NEWSBRIEF, environment, free_port, prepared, start, wait_healthy
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
