@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bot.context import Context
@@ -23,10 +23,16 @@ from storage import queries
 from storage.models import Article, ArticleThread, Setting, Source, Thread
 
 SEEDED_KEY = "seeded-defaults"
+# The advisory lock serializing source additions on PostgreSQL (any fixed number but the leader's).
+SOURCE_CAP_LOCK_CLASS = 0x6E620001
 
 
 class CatalogError(Exception):
     """An admin request that cannot be carried out, with the reason in plain words."""
+
+
+class SourceLimitError(CatalogError):
+    """MAX_SOURCES sources exist already: nothing more may be added until one is removed."""
 
 
 @dataclass
@@ -77,7 +83,12 @@ def normalize_location(location: str) -> str:
 
 
 async def preview_source(ctx: Context, location: str, *, kind: str | None = None) -> SourcePreview:
-    """Read a source once without storing anything: its kind, title, language and thread matches."""
+    """Read a source once without storing anything: its kind, title, language and thread matches.
+
+    At the source cap it refuses before reading: the source could not be added anyway.
+    """
+    with ctx.db.session() as session:
+        check_capacity(session, ctx.settings.max_sources)
     location = normalize_location(location)
     kind = kind or await detect_kind(ctx, location)
     probe = Source(kind=kind, location=location, name="", threads=[], recent_guids=[])
@@ -128,8 +139,9 @@ def add_source(
     if queries.find_source(session, location) is not None:
         raise CatalogError(f"source {location} is already followed")
     _check_threads(session, threads or [])
-    if max_sources is not None and (session.scalar(select(func.count(Source.id))) or 0) >= max_sources:
-        raise CatalogError(f"the source limit ({max_sources}) is reached; remove one first")
+    if max_sources is not None:
+        _lock_sources(session)
+        check_capacity(session, max_sources)
     source = Source(
         kind=kind, location=location, name=name, threads=threads or [], added_by=actor, recent_guids=[]
     )
@@ -139,6 +151,28 @@ def add_source(
         session, actor=actor, action="source.add", target=location, details={"id": source.id, "kind": kind}
     )
     return source
+
+
+def check_capacity(session: Session, max_sources: int) -> None:
+    """Raise SourceLimitError when MAX_SOURCES sources exist already."""
+    count = session.scalar(select(func.count(Source.id))) or 0
+    if count >= max_sources:
+        raise SourceLimitError(
+            f"the source limit is reached: {count} source(s) exist and MAX_SOURCES is {max_sources}; "
+            "remove a source before adding another"
+        )
+
+
+def _lock_sources(session: Session) -> None:
+    """On PostgreSQL, one adder at a time until commit, so two admins cannot both take the last place.
+
+    (SQLite already lets one writer at a time through.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:key AS integer), hashtext(current_schema()))"),
+            {"key": SOURCE_CAP_LOCK_CLASS},
+        )
 
 
 def _check_threads(session: Session, thread_ids: list[str]) -> None:
@@ -203,17 +237,31 @@ def _iso(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def import_opml(session: Session, content: bytes, *, actor: str) -> tuple[list[Source], list[str]]:
-    """Add every feed of an OPML file; returns the added sources and the skipped locations."""
-    added, skipped = [], []
+def import_opml(
+    session: Session, content: bytes, *, actor: str, max_sources: int | None = None
+) -> tuple[list[Source], list[tuple[str, CatalogError]]]:
+    """Add every feed of an OPML file, up to `max_sources` in all.
+
+    Returns the added sources and (location, why) for each one skipped: already followed, invalid,
+    or beyond the source cap (a SourceLimitError).
+    """
+    added: list[Source] = []
+    skipped: list[tuple[str, CatalogError]] = []
     for entry in parse_opml(content):
         kind = "feed" if entry.kind == "feed" else "file"
         try:
             added.append(
-                add_source(session, location=entry.url, kind=kind, actor=actor, name=entry.title or "")
+                add_source(
+                    session,
+                    location=entry.url,
+                    kind=kind,
+                    actor=actor,
+                    name=entry.title or "",
+                    max_sources=max_sources,
+                )
             )
-        except CatalogError:
-            skipped.append(entry.url)
+        except CatalogError as error:
+            skipped.append((entry.url, error))
     return added, skipped
 
 

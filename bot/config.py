@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     source_max_errors: int = Field(5, description="consecutive failures before a source is paused")
     ingest_interval: int = Field(900, description="seconds between checks of one source")
     max_sources: int = Field(500, description="most sources that may exist at once")
+    source_min_interval: int = Field(
+        300,
+        description="seconds within which no source is fetched again, whoever asks; `ingest --force` overrides",
+    )
 
     # Models
     llm_base_url: str = Field("", description="OpenAI-compatible endpoint; empty means offline summaries")

@@ -25,6 +25,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Today's LLM token use: `day` is the UTC midnight the count starts from."""
+
+    budget: int
+    used: int
+    day: datetime
+
+    @property
+    def spent(self) -> bool:
+        return self.used >= self.budget
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -72,23 +85,28 @@ class Context:
 
     def over_token_budget(self) -> bool:
         """Whether today's LLM tokens (UTC day) reached LLM_DAILY_TOKEN_BUDGET; past it the bot works offline."""
+        status = self.token_budget()
+        if status is None or not status.spent:
+            return False
+        if self._budget_warned != status.day:
+            self._budget_warned = status.day
+            log.warning(
+                "the daily LLM token budget (%d) is spent (%d used): working offline until midnight UTC",
+                status.budget,
+                status.used,
+            )
+        return True
+
+    def token_budget(self) -> BudgetStatus | None:
+        """Today's (UTC) LLM token use against LLM_DAILY_TOKEN_BUDGET; None when there is no budget."""
         budget = self.settings.llm_daily_token_budget
         if budget <= 0:
-            return False
-        midnight = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            return None
+        midnight = self.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         spent = func.coalesce(func.sum(LLMCallLog.prompt_tokens + LLMCallLog.completion_tokens), 0)
         with self.db.session() as session:
             used = int(session.scalar(select(spent).where(LLMCallLog.at >= midnight)) or 0)
-        if used < budget:
-            return False
-        if self._budget_warned != midnight:
-            self._budget_warned = midnight
-            log.warning(
-                "the daily LLM token budget (%d) is spent (%d used): working offline until midnight UTC",
-                budget,
-                used,
-            )
-        return True
+        return BudgetStatus(budget=budget, used=used, day=midnight)
 
     def _record_llm_call(self, call: LLMCall) -> None:
         self.metrics.llm_call(call)

@@ -62,6 +62,7 @@ class SourceReport:
     not_modified: bool = False
     error: str | None = None
     paused: bool = False
+    refused: str | None = None  # not read: fetched too recently (SOURCE_MIN_INTERVAL), and when it may be
 
 
 @dataclass(frozen=True, slots=True)

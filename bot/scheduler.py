@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Context
+from bot.delivery.base import Sender
 from bot.delivery.outbox import enqueue_due
-from bot.service import ingest_due
+from bot.notices import notify_budget
+from bot.service import index_stragglers, ingest_due
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ def ingest_job(ctx: Context, *, after: Callable[[], Awaitable[object]] | None = 
         log.info(
             "ingest: %d new article(s) from %d source(s)", sum(len(r.new) for r in reports), len(reports)
         )
+        # Articles whose indexing a database restart cut short become searchable now.
+        await asyncio.to_thread(index_stragglers, ctx)
         if after is not None:
             await after()
 
@@ -64,6 +68,17 @@ def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
             log.info("enqueued %d delivery(ies)", len(created))
         if wake is not None:
             wake()
+
+    return job
+
+
+def notices_job(ctx: Context, senders: Sequence[Sender]) -> Job:
+    """Tell the admins what they must hear once (today: the token budget is spent)."""
+
+    async def job() -> None:
+        sent = await notify_budget(ctx, senders)
+        if sent:
+            log.info("told %d admin(s) that the daily token budget is spent", sent)
 
     return job
 
@@ -97,9 +112,11 @@ def default_jobs(
     *,
     wake: Callable[[], None] | None = None,
     after_ingest: Callable[[], Awaitable[object]] | None = None,
+    senders: Sequence[Sender] = (),
 ) -> dict[str, tuple[Job, int]]:
-    """ingest every INGEST_INTERVAL, deliver every minute."""
+    """ingest every INGEST_INTERVAL, deliver every minute, admin notices every minute."""
     return {
         "ingest": (ingest_job(ctx, after=after_ingest), ctx.settings.ingest_interval),
         "deliver": (deliver_job(ctx, wake=wake), DELIVER_INTERVAL),
+        "notices": (notices_job(ctx, senders), DELIVER_INTERVAL),
     }

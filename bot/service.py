@@ -6,7 +6,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, select
 
 from bot.context import Context
 from bot.fetch import Fetcher
@@ -21,46 +23,99 @@ from bot.ingest import (
     record_failure,
     record_success,
 )
-from bot.qa.index import index_new_articles
+from bot.qa.index import index_articles, index_new_articles
 from bot.sources.model import RawItem
 from storage import queries
-from storage.models import Source
+from storage.db import describe_db_error, is_transient, retry_transient
+from storage.models import Article, Passage, Source
 
 log = logging.getLogger(__name__)
 
 ReportCallback = Callable[[SourceReport], None]
 
 SOURCE_LEASE = 300.0
+# An article stored this long ago with no passages had its indexing cut short (e.g. by a database restart).
+INDEX_GRACE = timedelta(minutes=10)
+INDEX_CATCH_UP = 500
 
 
 async def ingest_due(
     ctx: Context,
     *,
     source_ids: Sequence[int] | None = None,
+    every: bool = False,
     force: bool = False,
     concurrency: int = 16,
     on_report: ReportCallback | None = None,
     index_passages: bool = True,
     lease: float = SOURCE_LEASE,
 ) -> list[SourceReport]:
-    """Read every due source once (or the given ones), store what is new, and report per source.
+    """Read every due source once (or the given ones, or `every` one), store what is new, report per source.
 
     Due sources are claimed in batches under a lease, so several workers on PostgreSQL share them.
-    New articles are indexed for questions as they are stored, unless `index_passages` is False
-    (then `bot.qa.index.index_missing` catches up later).
+    No source is read again within SOURCE_MIN_INTERVAL of its last check, whoever asks: one asked for
+    by id (or by `every`) that was read too recently gets a report saying when it may be read again.
+    `force` lifts that cap and reads every source (or the given ones) now; a caller that lets a person
+    force it writes that to the audit log. New articles are indexed for questions as they are stored,
+    unless `index_passages` is False (then `bot.qa.index.index_missing` catches up later).
     """
-    if source_ids or force:
+    if source_ids or every or force:
         now = ctx.now()
         with ctx.db.session() as session:
             if source_ids:
                 sources = [s for s in (session.get(Source, i) for i in source_ids) if s is not None]
             else:
                 sources = list(queries.due_sources(session, now.replace(year=now.year + 100)))
-        return await _ingest(ctx, sources, concurrency, on_report, index_passages)
+        refused: list[SourceReport] = []
+        if not force:
+            sources, refused = _rested(ctx, sources, now)
+            for report in refused:
+                if on_report:
+                    on_report(report)
+        return refused + await _ingest(ctx, sources, concurrency, on_report, index_passages)
     reports: list[SourceReport] = []
     while batch := _claim_sources(ctx, limit=concurrency * 4, lease=lease):
         reports += await _ingest(ctx, batch, concurrency, on_report, index_passages)
     return reports
+
+
+def min_interval(ctx: Context) -> timedelta:
+    """SOURCE_MIN_INTERVAL: the shortest time between two reads of one source."""
+    return timedelta(seconds=max(0, ctx.settings.source_min_interval))
+
+
+def check_interval(ctx: Context) -> timedelta:
+    """The time between checks of a source: INGEST_INTERVAL, never below SOURCE_MIN_INTERVAL."""
+    return max(timedelta(seconds=ctx.settings.ingest_interval), min_interval(ctx))
+
+
+def next_fetch_allowed(ctx: Context, source: Source) -> datetime | None:
+    """When `source` may be read again; None when it may be read now."""
+    if source.last_checked_at is None:
+        return None
+    allowed: datetime = source.last_checked_at + min_interval(ctx)
+    return allowed if allowed > ctx.now() else None
+
+
+def _rested(
+    ctx: Context, sources: Sequence[Source], now: datetime
+) -> tuple[list[Source], list[SourceReport]]:
+    """The sources that may be read now, and a refusal for each one read too recently."""
+    allowed, refused = [], []
+    for source in sources:
+        until = next_fetch_allowed(ctx, source)
+        if until is None:
+            allowed.append(source)
+            continue
+        ago = int((now - (source.last_checked_at or now)).total_seconds())
+        report = SourceReport(source_id=source.id, name=source.name or source.location)
+        report.refused = (
+            f"not read: it was read {ago} s ago and a source is read at most once every "
+            f"{int(min_interval(ctx).total_seconds())} s (SOURCE_MIN_INTERVAL); "
+            f"next read allowed at {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+        refused.append(report)
+    return allowed, refused
 
 
 def _claim_sources(ctx: Context, *, limit: int, lease: float) -> list[Source]:
@@ -68,7 +123,12 @@ def _claim_sources(ctx: Context, *, limit: int, lease: float) -> list[Source]:
     until = now + timedelta(seconds=lease)
     with ctx.db.session() as session:
         return queries.claim_due_sources(
-            session, now, limit=limit, lease_until=until, skip_locked=not ctx.db.is_sqlite
+            session,
+            now,
+            limit=limit,
+            lease_until=until,
+            skip_locked=not ctx.db.is_sqlite,
+            checked_before=now - min_interval(ctx),
         )
 
 
@@ -111,7 +171,18 @@ async def _ingest_source(
     except READ_ERRORS as error:
         await loop.run_in_executor(cpu, _save_failure, ctx, source.id, error, report)
         return report
-    await loop.run_in_executor(cpu, _process, ctx, pipeline, source, read, fresh, report, index)
+    try:
+        await loop.run_in_executor(cpu, _process, ctx, pipeline, source, read, fresh, report, index)
+    except Exception as error:  # one source's failure must not stop the others
+        if is_transient(error):
+            # Its transaction rolled back (or committed unacknowledged: then its items are known and not
+            # stored twice); its lease runs out and a later run reads it again. Not the source's fault,
+            # so no backoff.
+            report.error = f"database unavailable, left for the next run: {describe_db_error(error)}"
+            log.warning("source %s: %s", source.id, report.error)
+        else:
+            log.exception("source %s could not be stored", source.id)
+            await loop.run_in_executor(cpu, _save_failure, ctx, source.id, error, report)
     return report
 
 
@@ -126,9 +197,9 @@ def _process(
 ) -> None:
     pinned = source.threads or []
     prepared = [p for p in (pipeline.prepare(i, pinned=pinned) for i in items) if p is not None]
-    _save_items(ctx, pipeline, source.id, read, prepared, report)
+    stored = retry_transient(lambda: _save_items(ctx, pipeline, source.id, read, prepared, report))
     if index:
-        index_new_articles(ctx, report.new)
+        index_new_articles(ctx, stored)
 
 
 def _save_items(
@@ -138,13 +209,22 @@ def _save_items(
     read: SourceRead,
     prepared: list,
     report: SourceReport,
-) -> None:
-    interval = timedelta(seconds=ctx.settings.ingest_interval)
+) -> list[int]:
+    """Store the items and the source's success in one transaction; the originals to index.
+
+    Safe to run again after a lost connection: a commit that landed unacknowledged makes the items
+    "seen", and they are returned for indexing all the same (indexing skips what it already did).
+    """
+    interval = check_interval(ctx)
+    report.new, report.seen, report.duplicates = [], 0, 0
+    originals: list[int] = []
     with ctx.db.session() as session:
         source = session.get(Source, source_id)
         if source is None:  # removed while we were reading it
-            return
+            return []
         for stored in pipeline.store_all(session, source, prepared):
+            if stored.duplicate_of is None:
+                originals.append(stored.article_id)
             if not stored.new:
                 report.seen += 1
             elif stored.duplicate_of is not None:
@@ -154,10 +234,35 @@ def _save_items(
         record_success(source, read, ctx.now(), interval)
         source.lease_until = None
         report.not_modified = read.not_modified
+    return originals
+
+
+def index_stragglers(ctx: Context, *, limit: int = INDEX_CATCH_UP) -> int:
+    """Index articles stored a while ago whose indexing was cut short; the number of passages written.
+
+    Articles younger than INDEX_GRACE are left to the ingest that stored them, so two indexers never
+    write the same article's passages.
+    """
+    cutoff = ctx.now() - INDEX_GRACE
+    query = (
+        select(Article.id)
+        .where(Article.duplicate_of.is_(None), Article.fetched_at < cutoff)
+        .where(~exists().where(Passage.article_id == Article.id))
+        .order_by(Article.id.desc())
+        .limit(limit)
+    )
+    with ctx.db.session() as session:
+        ids = list(session.scalars(query))
+        if not ids:
+            return 0
+        written = index_articles(session, ids, ctx.embedder(), classifier=ctx.classifier())
+    if written:
+        log.info("indexed %d passage(s) of %d article(s) left unindexed", written, len(ids))
+    return written
 
 
 def _save_failure(ctx: Context, source_id: int, error: Exception, report: SourceReport) -> None:
-    interval = timedelta(seconds=ctx.settings.ingest_interval)
+    interval = check_interval(ctx)
     with ctx.db.session() as session:
         source = session.get(Source, source_id)
         if source is None:

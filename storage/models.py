@@ -358,7 +358,17 @@ class ProcessedEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AdminNotice(Base):
+    """A notice to one admin, claimed by inserting its key: a second claim fails, so it is sent once."""
+
+    __tablename__ = "admin_notices"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. budget:2026-11-23:telegram:42
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
+    "AdminNotice",
     "Article",
     "ArticleBand",
     "ArticleThread",

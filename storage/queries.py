@@ -53,12 +53,20 @@ def due_sources(session: Session, now: datetime, *, limit: int | None = None) ->
 
 
 def claim_due_sources(
-    session: Session, now: datetime, *, limit: int, lease_until: datetime, skip_locked: bool
+    session: Session,
+    now: datetime,
+    *,
+    limit: int,
+    lease_until: datetime,
+    skip_locked: bool,
+    checked_before: datetime | None = None,
 ) -> list[Source]:
     """Claim up to `limit` due sources nobody holds, until `lease_until`.
 
     With `skip_locked` (PostgreSQL) rows another transaction is claiming are passed over, so several
     workers share the due sources; a dead worker's lease runs out and the sources are due again.
+    With `checked_before`, a source last checked after that moment is not due whatever its next check
+    time says (a resumed source has none).
     """
     query = (
         select(Source)
@@ -68,6 +76,8 @@ def claim_due_sources(
         .order_by(Source.next_check_at.is_not(None), Source.next_check_at, Source.id)
         .limit(limit)
     )
+    if checked_before is not None:
+        query = query.where((Source.last_checked_at.is_(None)) | (Source.last_checked_at <= checked_before))
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     rows = session.scalars(query).all()

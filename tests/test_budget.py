@@ -1,13 +1,28 @@
-"""LLM_DAILY_TOKEN_BUDGET: past today's budget the bot works offline; yesterday's tokens do not count."""
+"""LLM_DAILY_TOKEN_BUDGET: past today's budget the bot works offline, yesterday's tokens do not count, and
+every admin is told once a day, whichever process notices first."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import SecretStr
+
 from bot.app import build_context
+from bot.chat.slack.app import make_client
+from bot.chat.slack.sender import SlackSender
+from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
+from bot.context import Context
+from bot.delivery.base import Sender
+from bot.notices import notify_budget
+from bot.scheduler import default_jobs
+from storage.db import Database
 from storage.models import LLMCallLog
+from tests.servers.slack_stub import BOT_TOKEN, SlackStub
+from tests.servers.telegram_stub import TOKEN, TelegramStub
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -50,3 +65,134 @@ def test_no_budget_means_no_limit(settings: Settings, tmp_path: Path) -> None:
     ctx = _context(settings, tmp_path, budget=0)
     _spend(ctx, 10**9, NOW)
     assert ctx.llm() is not None
+
+
+# ---------------------------------------------------------------- telling the admins, once
+
+
+ADMINS_TG = ["9001", "9002"]
+ADMINS_SLACK = ["UADMIN"]
+
+
+def _notice_context(db: Database, settings: Settings, clock: list[datetime], **overrides: object) -> Context:
+    """A Context of its own on `db`'s database, as another process would have."""
+    values: dict[str, object] = {
+        "llm_base_url": "http://127.0.0.1:9/v1",
+        "llm_daily_token_budget": 1000,
+        "telegram_admin_ids": ADMINS_TG,
+        "slack_admin_ids": ADMINS_SLACK,
+        **overrides,
+    }
+    database = Database(db.engine.url.render_as_string(hide_password=False))
+    return Context(settings=settings.model_copy(update=values), db=database, clock=lambda: clock[0])
+
+
+@pytest.fixture
+async def senders(
+    settings: Settings, telegram_stub: TelegramStub, slack_stub: SlackStub
+) -> AsyncIterator[list[Sender]]:
+    """The outbox's real senders, pointed at the Bot API and Slack Web API stand-ins."""
+    configured = settings.model_copy(
+        update={
+            "telegram_bot_token": SecretStr(TOKEN),
+            "telegram_base_url": telegram_stub.base_url,
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack_stub.api_url,
+        }
+    )
+    async with TelegramSender(configured) as telegram:
+        yield [telegram, SlackSender(make_client(configured))]
+
+
+def _told(telegram_stub: TelegramStub, slack_stub: SlackStub) -> dict[str, list[str]]:
+    told = {admin: [m.text for m in telegram_stub.messages(int(admin))] for admin in ADMINS_TG}
+    told.update({admin: [p["text"] for p in slack_stub.posts(admin)] for admin in ADMINS_SLACK})
+    return told
+
+
+async def test_each_admin_is_told_once_a_day_however_often_and_from_however_many_processes(
+    db: Database,
+    settings: Settings,
+    senders: list[Sender],
+    telegram_stub: TelegramStub,
+    slack_stub: SlackStub,
+) -> None:
+    clock = [NOW]
+    one, two = _notice_context(db, settings, clock), _notice_context(db, settings, clock)
+    _spend(one, 999, NOW - timedelta(hours=1))
+    assert await notify_budget(one, senders) == 0  # one token short: nobody is told
+    assert all(texts == [] for texts in _told(telegram_stub, slack_stub).values())
+
+    _spend(one, 1, NOW - timedelta(minutes=1))
+    sent = [await notify_budget(ctx, senders) for ctx in (one, two, one, two, two)]
+    assert sent == [3, 0, 0, 0, 0]
+    told = _told(telegram_stub, slack_stub)
+    assert all(len(texts) == 1 for texts in told.values()), told
+    text = told["9001"][0]
+    assert "1,000 tokens used today (UTC) of 1,000" in text and "offline until midnight UTC" in text
+    assert told["UADMIN"] == [text]
+
+    clock[0] = NOW + timedelta(days=1)  # a new UTC day: yesterday's tokens do not count
+    assert await notify_budget(two, senders) == 0
+    _spend(two, 1500, clock[0] - timedelta(minutes=1))
+    assert [await notify_budget(ctx, senders) for ctx in (two, one, two)] == [3, 0, 0]
+    told = _told(telegram_stub, slack_stub)
+    assert all(len(texts) == 2 for texts in told.values()), told
+    assert "1,500 tokens used today" in told["UADMIN"][1]
+    for ctx in (one, two):
+        ctx.db.dispose()
+
+
+async def test_a_notice_that_failed_for_a_passing_reason_is_sent_on_the_next_check(
+    db: Database,
+    settings: Settings,
+    senders: list[Sender],
+    telegram_stub: TelegramStub,
+    slack_stub: SlackStub,
+) -> None:
+    clock = [NOW]
+    ctx = _notice_context(db, settings, clock)
+    _spend(ctx, 5000, NOW)
+    telegram_stub.fail("sendMessage", 502, chat_id=9001)
+    slack_stub.fail("chat.postMessage", status=429, retry_after=1)
+    assert await notify_budget(ctx, senders) == 1  # only 9002 got through
+    assert await notify_budget(ctx, senders) == 2  # the 502 and the 429 are retried, once
+    assert await notify_budget(ctx, senders) == 0
+    assert all(len(texts) == 1 for texts in _told(telegram_stub, slack_stub).values())
+    ctx.db.dispose()
+
+
+async def test_an_admin_who_blocked_the_bot_does_not_stop_the_others_and_is_not_retried_all_day(
+    db: Database,
+    settings: Settings,
+    senders: list[Sender],
+    telegram_stub: TelegramStub,
+    slack_stub: SlackStub,
+) -> None:
+    clock = [NOW]
+    ctx = _notice_context(db, settings, clock, telegram_admin_ids=["9001", "not-a-number", "9002"])
+    _spend(ctx, 5000, NOW)
+    telegram_stub.fail("sendMessage", 403, chat_id=9001)
+    assert await notify_budget(ctx, senders) == 2  # 9002 and UADMIN
+    assert await notify_budget(ctx, senders) == 0
+    told = _told(telegram_stub, slack_stub)
+    assert (len(told["9001"]), len(told["9002"]), len(told["UADMIN"])) == (0, 1, 1)
+    ctx.db.dispose()
+
+
+async def test_the_scheduler_checks_the_budget_and_tells_the_admins(
+    db: Database,
+    settings: Settings,
+    senders: list[Sender],
+    telegram_stub: TelegramStub,
+    slack_stub: SlackStub,
+) -> None:
+    clock = [NOW]
+    ctx = _notice_context(db, settings, clock)
+    _spend(ctx, 5000, NOW)
+    job, every = default_jobs(ctx, senders=senders)["notices"]
+    assert every <= 60
+    await job()
+    await job()
+    assert all(len(texts) == 1 for texts in _told(telegram_stub, slack_stub).values())
+    ctx.db.dispose()

@@ -146,7 +146,7 @@ async def test_a_failing_source_backs_off_then_pauses_and_never_stops_the_others
     assert reports[good_id].error is None and len(reports[good_id].new) == 1
     assert "500" in (reports[bad_id].error or "")
     for _ in range(ctx.settings.source_max_errors - 1):
-        await ingest_due(ctx, source_ids=[bad_id])
+        await ingest_due(ctx, source_ids=[bad_id], force=True)
     with ctx.db.session() as session:
         source = session.get(Source, bad_id)
         assert source.paused and "consecutive failures" in (source.paused_reason or "")

@@ -193,6 +193,7 @@ async def test_admin_adds_a_source_after_a_preview_and_confirmation(
     assert (added.kind, added.threads, added.added_by) == ("feed", ["russia-dprk"], "slack:UADMIN")
     assert f"#{added.id}" in text_of(slack.stub.responses(pressed))
     assert [(a.actor, a.action, a.allowed) for a in audits(slack)] == [
+        ("slack:UADMIN", "source.preview", True),
         ("slack:UREADER", "source.add", False),
         ("slack:UADMIN", "source.add", True),
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
+from typing import Any
 
 import typer
 
@@ -13,6 +15,7 @@ from bot.cli.common import emit_json
 from bot.cli.run import deliver_command, run_command, subscriptions_app
 from bot.ingest import SourceReport
 from bot.service import ingest_due
+from storage import queries
 
 app = typer.Typer(
     name="newsbrief",
@@ -60,14 +63,26 @@ def db_current() -> None:
 @app.command("ingest")
 def ingest_command(
     source: list[int] = typer.Option([], "--source", help="only these source ids (repeatable)"),
-    force: bool = typer.Option(False, "--all", help="every unpaused source, due or not"),
+    every: bool = typer.Option(False, "--all", help="every unpaused source, due or not"),
+    force: bool = typer.Option(
+        False, "--force", help="also read sources read within SOURCE_MIN_INTERVAL (audited); implies --all"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Fetch every source that is due, once, and print what came in."""
     ctx = common.context()
-    reports = asyncio.run(_ingest_with_progress(ctx, source, force, quiet=as_json))
+    if force:  # lifting the per-source fetch cap is an admin decision: on the record
+        with ctx.db.session() as session:
+            queries.audit(
+                session,
+                actor=common.actor(),
+                action="ingest.force",
+                target=",".join(map(str, source)) or "all",
+                details={"source_ids": list(source)},
+            )
+    reports = asyncio.run(_ingest_with_progress(ctx, source, every=every, force=force, quiet=as_json))
     if as_json:
-        emit_json([r.__dict__ for r in reports])
+        emit_json([asdict(r) for r in reports])
         return
     for report in reports:
         typer.echo(describe_report(report))
@@ -76,25 +91,27 @@ def ingest_command(
 
 
 async def _ingest_with_progress(
-    ctx: object, source_ids: list[int], force: bool, *, quiet: bool
+    ctx: object, source_ids: list[int], *, every: bool, force: bool, quiet: bool
 ) -> list[SourceReport]:
+    options: dict[str, Any] = {"source_ids": source_ids or None, "every": every, "force": force}
     if quiet or not common.is_terminal():
-        return await ingest_due(ctx, source_ids=source_ids or None, force=force)  # type: ignore[arg-type]
+        return await ingest_due(ctx, **options)  # type: ignore[arg-type]
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
         task = progress.add_task("ingesting", total=None)
         return await ingest_due(
             ctx,  # type: ignore[arg-type]
-            source_ids=source_ids or None,
-            force=force,
             on_report=lambda r: progress.update(task, advance=1, description=f"{r.name[:40]}"),
+            **options,
         )
 
 
 def describe_report(report: SourceReport) -> str:
     """One line per source: what came in, or why nothing did."""
     head = f"[{report.source_id}] {report.name}"
+    if report.refused:
+        return f"{head}: {report.refused}"
     if report.error:
         tail = " (source paused)" if report.paused else ""
         return f"{head}: error: {report.error}{tail}"

@@ -93,11 +93,19 @@ def resume(source: str = typer.Argument(..., help="source id or location")) -> N
 @app.command("import")
 def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
     """Add every feed listed in an OPML file."""
+    ctx = common.context()
     with common.user_errors(*ERRORS):
         content = path.read_bytes()
-        with common.context().db.session() as session:
-            added, skipped = catalog.import_opml(session, content, actor=common.actor())
-    typer.echo(f"imported {len(added)} feed(s); {len(skipped)} already followed or invalid")
+        with ctx.db.session() as session:
+            added, skipped = catalog.import_opml(
+                session, content, actor=common.actor(), max_sources=ctx.settings.max_sources
+            )
+    for location, reason in skipped:
+        typer.echo(f"skipped {location}: {reason}")
+    typer.echo(f"imported {len(added)} feed(s); {len(skipped)} skipped")
+    capped = [str(why) for _, why in skipped if isinstance(why, catalog.SourceLimitError)]
+    if capped:  # the file was not imported in full: say so with a failing exit code
+        common.fail(capped[0])
 
 
 @app.command("export")

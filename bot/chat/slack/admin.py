@@ -1,13 +1,15 @@
 """Admin subcommands: `source add|remove|pause|resume`, `stats`. Only SLACK_ADMIN_IDS may use them.
 
 Anyone else gets an ephemeral refusal, nothing changes, and the attempt is audited as refused. Every
-change goes through bot.catalog, which audits it.
+change goes through bot.catalog, which audits it; the admin actions that change no row (a preview,
+a cancelled preview, stats) are audited here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -23,18 +25,20 @@ SOURCE_CONFIRM = "source_confirm"
 SOURCE_CANCEL = "source_cancel"
 CONFIRM_VALUE_LIMIT = 2000
 SOURCE_ACTIONS = {"remove", "pause", "resume"}
+SOURCE_VERBS = ("add", *sorted(SOURCE_ACTIONS))
 
 
 async def _refused(cmd: Command, action: str, target: str) -> None:
-    await cmd.say("not_admin")
+    # Audited before the refusal is acknowledged: once Slack has the answer, the record exists.
     await asyncio.to_thread(state.refuse, cmd.ctx, cmd.user, action, target)
+    await cmd.say("not_admin")
 
 
 async def source(cmd: Command) -> None:
     """`source add URL [thread …]` or `source remove|pause|resume ID`."""
     verb = cmd.args[0].lower() if cmd.args else ""
     target = cmd.args[1] if len(cmd.args) > 1 else ""
-    if verb not in {"add", *SOURCE_ACTIONS} or not target:
+    if verb not in SOURCE_VERBS or not target:
         await cmd.say("usage", usage="source add URL [thread …] | source remove|pause|resume ID")
         return
     if not cmd.is_admin:
@@ -42,14 +46,16 @@ async def source(cmd: Command) -> None:
         return
     await cmd.ack()
     if verb == "add":
-        cmd.later(lambda: _preview(cmd, target.strip("<>"), cmd.args[2:]))
+        location = target.strip("<>").split("|", 1)[0]  # Slack sends a pasted link as <url|label>
+        cmd.later(lambda: _preview(cmd, location, cmd.args[2:]))
     else:
         cmd.later(lambda: _change(cmd, verb, target))
 
 
 async def _preview(cmd: Command, location: str, threads: list[str]) -> None:
     """Read the source once and show what it would bring, with confirm and cancel buttons."""
-    location = location.split("|", 1)[0]  # Slack sends a pasted link as <url|label>
+    # Audited before reading: the admin makes the server fetch an address, whether or not it answers.
+    await asyncio.to_thread(state.allowed, cmd.ctx, cmd.user, "source.preview", location[:500])
     known = await asyncio.to_thread(state.active_threads, cmd.ctx)
     unknown = [th for th in threads if th not in known]
     if unknown:
@@ -74,7 +80,7 @@ async def _preview(cmd: Command, location: str, threads: list[str]) -> None:
         section(text),
         buttons(
             (SOURCE_CONFIRM, t(cmd.lang, "confirm"), value, "primary"),
-            (SOURCE_CANCEL, t(cmd.lang, "cancel"), "cancel", None),
+            (SOURCE_CANCEL, t(cmd.lang, "cancel"), value, None),
         ),
     ]
     await cmd.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
@@ -92,20 +98,36 @@ async def _change(cmd: Command, verb: str, ref: str) -> None:
     await cmd.reply_text(key, id=source_id)
 
 
+def _spec(value: str) -> tuple[str, str, list[str]] | None:
+    """(location, kind, threads) from a preview button's value; None when it is not one."""
+    try:
+        spec: dict[str, Any] = json.loads(value)
+        return str(spec["u"]), str(spec["k"]), [str(x) for x in spec.get("t", [])]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def _admin_presses(services: Services, user: str, target: str, respond: AsyncRespond) -> bool:
+    """Whether the presser is an admin; anyone else is refused and audited, whatever the button says."""
+    if services.is_admin(user):
+        return True
+    lang = await asyncio.to_thread(state.ui_lang, services.ctx, user) or "en"
+    await asyncio.to_thread(state.refuse, services.ctx, user, "source.add", target[:500])
+    await respond(text=t(lang, "not_admin"), response_type="ephemeral", replace_original=False)
+    return False
+
+
 async def confirm_add(services: Services, user: str, value: str, respond: AsyncRespond) -> None:
     """The confirm button: add the previewed source, if the presser is an admin."""
     ctx = services.ctx
+    spec = _spec(value)
+    if not await _admin_presses(services, user, spec[0] if spec else "", respond):
+        return
     lang = await asyncio.to_thread(state.ui_lang, ctx, user) or "en"
-    try:
-        spec: dict[str, Any] = json.loads(value)
-        location, kind, threads = str(spec["u"]), str(spec["k"]), [str(x) for x in spec.get("t", [])]
-    except (ValueError, KeyError, TypeError):
+    if spec is None:
         await respond(text=t(lang, "failed", reason="malformed button"), replace_original=False)
         return
-    if not services.is_admin(user):
-        await asyncio.to_thread(state.refuse, ctx, user, "source.add", location[:500])
-        await respond(text=t(lang, "not_admin"), response_type="ephemeral", replace_original=False)
-        return
+    location, kind, threads = spec
 
     def add() -> int:
         with ctx.db.session() as session:
@@ -127,6 +149,17 @@ async def confirm_add(services: Services, user: str, value: str, respond: AsyncR
     await respond(text=t(lang, "added", id=source_id, location=escape(location)), replace_original=True)
 
 
+async def cancel_add(services: Services, user: str, value: str, respond: AsyncRespond) -> None:
+    """The cancel button: drop the preview, if the presser is an admin (audited either way)."""
+    spec = _spec(value)
+    location = spec[0] if spec else ""
+    if not await _admin_presses(services, user, location, respond):
+        return
+    await asyncio.to_thread(state.allowed, services.ctx, user, "source.cancel", location[:500])
+    lang = await asyncio.to_thread(state.ui_lang, services.ctx, user) or "en"
+    await respond(text=t(lang, "cancelled"), replace_original=True)
+
+
 async def stats(cmd: Command) -> None:
     """`stats`: subscribers, deliveries, LLM calls and tokens today."""
     if not cmd.is_admin:
@@ -135,7 +168,14 @@ async def stats(cmd: Command) -> None:
     await cmd.ack()
 
     async def work() -> None:
+        await asyncio.to_thread(state.allowed, cmd.ctx, cmd.user, "stats", "")
         figures = await asyncio.to_thread(state.stats, cmd.ctx)
         await cmd.reply_text("stats", **figures)
 
     cmd.later(work)
+
+
+# The admin subcommands (commands.SUBCOMMANDS includes them) and the verbs each takes, so
+# tests/test_authz_matrix.py can check it covers every admin entry point.
+SUBCOMMANDS: dict[str, Callable[[Command], Awaitable[None]]] = {"source": source, "stats": stats}
+VERBS: dict[str, tuple[str, ...]] = {"source": SOURCE_VERBS}

@@ -11,7 +11,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack import handlers
-from bot.chat.slack.admin import SOURCE_CANCEL, SOURCE_CONFIRM
 from bot.chat.slack.render import FEEDBACK_DOWN, FEEDBACK_UP
 from bot.chat.slack.state import Services
 from bot.config import Settings
@@ -61,5 +60,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.event("message")(handlers.on_message)
     app.command(COMMAND)(handlers.on_command)
     app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(handlers.on_feedback)
-    app.action(SOURCE_CONFIRM)(handlers.on_source_confirm)
-    app.action(SOURCE_CANCEL)(handlers.on_source_cancel)
+    for action_id, listener in handlers.ADMIN_ACTIONS.items():
+        app.action(action_id)(listener)

@@ -201,6 +201,5 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
     "sources": sources,
-    "source": admin.source,
-    "stats": admin.stats,
+    **admin.SUBCOMMANDS,
 }

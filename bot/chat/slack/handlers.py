@@ -94,17 +94,16 @@ async def on_source_confirm(
 
 
 async def on_source_cancel(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, services: Services
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, services: Services
 ) -> None:
-    """The admin dismissed a preview."""
+    """The admin dismissed a preview (the admin is checked, and audited)."""
     await ack()
     user = body.get("user", {}).get("id", "")
+    services.background.spawn(admin.cancel_add(services, user, str(action.get("value", "")), respond))
 
-    async def work() -> None:
-        lang = await asyncio.to_thread(state.ui_lang, services.ctx, user) or "en"
-        await respond(text=t(lang, "cancelled"), replace_original=True)
 
-    services.background.spawn(work())
+# The admin buttons, by action id: app.register wires exactly these, tests/test_authz_matrix.py covers each.
+ADMIN_ACTIONS = {admin.SOURCE_CONFIRM: on_source_confirm, admin.SOURCE_CANCEL: on_source_cancel}
 
 
 async def on_command(

@@ -172,6 +172,12 @@ def refuse(ctx: Context, user_id: str, action: str, target: str = "") -> None:
         queries.audit(session, actor=actor(user_id), action=action, target=target, allowed=False)
 
 
+def allowed(ctx: Context, user_id: str, action: str, target: str = "") -> None:
+    """Audit an admin action that bot.catalog does not audit itself (it changes no catalogue row)."""
+    with ctx.db.session() as session:
+        queries.audit(session, actor=actor(user_id), action=action, target=target)
+
+
 def stats(ctx: Context) -> dict[str, int]:
     """Subscribers, deliveries, LLM calls and tokens today, questions today."""
     start = datetime.combine(ctx.now().date(), time(0), tzinfo=ctx.now().tzinfo)

@@ -8,6 +8,7 @@ arguments as text. Callback data is short: `kind|field|field…` within Telegram
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import secrets
@@ -485,17 +486,62 @@ async def refuse(update: Update, ctx: Context, action: str, target: str) -> None
     await reply(update, t(ui_lang(ctx, update), "admins_only"))
 
 
+def audit_allowed(ctx: Context, update: Update, action: str, target: str, **details: Any) -> None:
+    """Record an admin action that changes nothing in the catalogue (catalog audits its own changes)."""
+    with ctx.db.session() as session:
+        queries.audit(session, actor=actor(update), action=action, target=target, details=details)
+
+
+Handler = Callable[[Update, Ctx], Any]
+# Every bot-admin handler, with the action its refusals are audited under. Built by `admin_only`, which
+# is also the check, so a handler registered in app.py is admin-only exactly when it is listed here.
+ADMIN_ONLY: dict[Handler, str] = {}
+
+
+def first_arg(update: Update, context: Ctx) -> str:
+    return (context.args or [""])[0]
+
+
+def pending_location(update: Update, context: Ctx) -> str:
+    """What a preview button would add (its token when the preview is gone), for the audit log."""
+    query = update.callback_query
+    token = (query.data or "").partition("|")[2] if query else ""
+    with app_ctx(context).db.session() as session:
+        row = session.get(Setting, f"tg-add:{token}")
+        return str(row.value.get("location", token)) if row is not None else token
+
+
+def admin_only(action: str, target: Handler = first_arg) -> Callable[[Handler], Handler]:
+    """Run the handler for bot admins (TELEGRAM_ADMIN_IDS) only; refuse and audit anyone else."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(update: Update, context: Ctx) -> None:
+            ctx = app_ctx(context)
+            if is_admin(ctx, update):
+                await handler(update, context)
+                return
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await refuse(update, ctx, action, str(target(update, context))[:500])
+
+        ADMIN_ONLY[checked] = action
+        return checked
+
+    return wrap
+
+
+@admin_only("source.add")
 async def addsource(update: Update, context: Ctx) -> None:
     """/addsource URL [thread …]: read it once, show a preview, add it only on the admin's confirmation."""
     ctx, args = app_ctx(context), context.args or []
     lang = ui_lang(ctx, update)
-    if not is_admin(ctx, update):
-        await refuse(update, ctx, "source.add", args[0] if args else "")
-        return
     if not args:
         await reply(update, t(lang, "addsource_usage"))
         return
     location, pinned = args[0], args[1:]
+    # Audited before reading: the admin makes the server fetch an address, whether or not it answers.
+    await run(audit_allowed, ctx, update, "source.preview", location[:500], threads=pinned)
     try:
         preview = await catalog.preview_source(ctx, location)
     except Exception as error:  # any read failure is the admin's answer, in words
@@ -516,16 +562,13 @@ async def addsource(update: Update, context: Ctx) -> None:
     )
 
 
+@admin_only("source.add", target=pending_location)
 async def addsource_button(update: Update, context: Ctx) -> None:
-    """The preview's confirm or cancel button."""
+    """The preview's confirm or cancel button (a non-admin in the same group may press it too)."""
     query, ctx = update.callback_query, app_ctx(context)
     assert query is not None and query.data is not None
     lang = ui_lang(ctx, update)
     kind, token = query.data.split("|")
-    if not is_admin(ctx, update):
-        await query.answer()
-        await refuse(update, ctx, "source.add", token)
-        return
     await query.answer()
     try:
         text = await run(_confirm_add, ctx, token, actor(update), lang, kind == "add")
@@ -542,6 +585,7 @@ def _confirm_add(ctx: Context, token: str, who: str, lang: str, confirmed: bool)
         pending = dict(row.value)
         session.delete(row)
         if not confirmed:
+            queries.audit(session, actor=who, action="source.cancel", target=pending["location"])
             return t(lang, "cancelled")
         source = catalog.add_source(
             session, location=pending["location"], kind=pending["kind"], actor=who, threads=pending["threads"],
@@ -550,13 +594,10 @@ def _confirm_add(ctx: Context, token: str, who: str, lang: str, confirmed: bool)
         return t(lang, "added", id=source.id, location=esc(source.location))
 
 
-def _source_command(action: str, key: str) -> Callable[[Update, Ctx], Any]:
+def _source_command(action: str, key: str) -> Handler:
     async def handler(update: Update, context: Ctx) -> None:
         ctx, args = app_ctx(context), context.args or []
         lang = ui_lang(ctx, update)
-        if not is_admin(ctx, update):
-            await refuse(update, ctx, action, args[0] if args else "")
-            return
         if not args:
             await reply(update, t(lang, "id_usage", command=f"/{action.split('.')[1]}source"))
             return
@@ -568,7 +609,7 @@ def _source_command(action: str, key: str) -> Callable[[Update, Ctx], Any]:
         await reply(update, t(lang, key, id=source_id))
 
     handler.__doc__ = f"/{action.split('.')[1]}source ID (admins only)."
-    return handler
+    return admin_only(action)(handler)
 
 
 def _change_source(ctx: Context, action: str, ref: str, who: str) -> int:
@@ -583,12 +624,11 @@ pausesource = _source_command("source.pause", "paused")
 resumesource = _source_command("source.resume", "resumed")
 
 
+@admin_only("stats")
 async def stats(update: Update, context: Ctx) -> None:
     """/stats (admins only): subscribers, deliveries, LLM use today."""
     ctx = app_ctx(context)
-    if not is_admin(ctx, update):
-        await refuse(update, ctx, "stats", "")
-        return
+    await run(audit_allowed, ctx, update, "stats", "")
     values = await run(collect_stats, ctx)
     await reply(update, t(ui_lang(ctx, update), "stats", **values))
 

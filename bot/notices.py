@@ -1,0 +1,100 @@
+"""Notices the admins get once: today's LLM token budget is spent.
+
+"Once" holds across processes and restarts: before sending, each (notice, admin) key is claimed by
+inserting it into admin_notices, and a second insert of the same key fails, so of two processes that
+notice the same thing only one sends. A send that failed for a passing reason (a 429, a 5xx, the
+network) gives its claim back and is tried again on the next tick; a refusal (the admin blocked the bot,
+an unknown id) keeps it, so a dead address is not retried all day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Settings
+from bot.context import BudgetStatus, Context
+from bot.delivery.base import DeliveryError, RetryAfter, Sender, TransientError
+from storage.db import Database
+from storage.models import AdminNotice
+
+log = logging.getLogger(__name__)
+
+
+def claim(db: Database, key: str, now: datetime) -> bool:
+    """Take `key` for this process; False when it was already taken (the notice went out)."""
+    try:
+        with db.session() as session:
+            session.add(AdminNotice(key=key, at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def release(db: Database, key: str) -> None:
+    """Give a claim back so the notice is tried again."""
+    with db.session() as session:
+        session.execute(delete(AdminNotice).where(AdminNotice.key == key))
+
+
+def admin_ids(settings: Settings, platform: str) -> list[str]:
+    """The admins of one platform, from TELEGRAM_ADMIN_IDS or SLACK_ADMIN_IDS."""
+    if platform == "telegram":
+        return list(settings.telegram_admin_ids)
+    if platform == "slack":
+        return list(settings.slack_admin_ids)
+    return []
+
+
+def budget_text(status: BudgetStatus) -> str:
+    return (
+        f"The daily LLM token budget is spent: {status.used:,} tokens used today (UTC) of "
+        f"{status.budget:,} (LLM_DAILY_TOKEN_BUDGET). newsbrief is working offline until midnight UTC: "
+        "summaries and answers are built from the sources' own sentences, with no model call."
+    )
+
+
+def as_part(platform: str, text: str) -> Any:
+    """`text` as one message part of `platform` (Telegram HTML; a Slack message with escaped text)."""
+    if platform == "telegram":
+        return html.escape(text, quote=False)
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {"text": escaped}
+
+
+async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
+    """Tell every admin, once per UTC day, that the token budget is spent; returns the messages sent."""
+    status = await asyncio.to_thread(ctx.token_budget)
+    if status is None or not status.spent:
+        return 0
+    text = budget_text(status)
+    day = status.day.date().isoformat()
+    sent = 0
+    for sender in senders:
+        for admin in admin_ids(ctx.settings, sender.platform):
+            key = f"budget:{day}:{sender.platform}:{admin}"
+            if await _send_once(ctx, sender, admin, key, as_part(sender.platform, text)):
+                sent += 1
+    return sent
+
+
+async def _send_once(ctx: Context, sender: Sender, admin: str, key: str, part: Any) -> bool:
+    if not await asyncio.to_thread(claim, ctx.db, key, ctx.now()):
+        return False
+    try:
+        await sender.send(admin, part)
+    except (RetryAfter, TransientError) as error:
+        await asyncio.to_thread(release, ctx.db, key)
+        log.info("notice %s not sent yet, will retry: %s", key, error)
+        return False
+    except (DeliveryError, ValueError) as error:  # a refusal, or an id that is not a chat id
+        log.warning("notice %s could not be sent to %s admin %s: %s", key, sender.platform, admin, error)
+        return False
+    return True
