@@ -49,9 +49,9 @@ def environment(tmp_path: Path, stub: TelegramStub, **extra: str) -> dict[str, s
     return env
 
 
-def prepared(tmp_path: Path, chats: int) -> Settings:
-    """A database with `chats` subscriptions whose brief is already due."""
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", embedder="none")
+def prepared(tmp_path: Path, chats: int, **overrides: str) -> Settings:
+    """A database (the data folder's, or `database_url=`) with `chats` subscriptions whose brief is already due."""
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", embedder="none", **overrides)
     ctx = build_context(settings)
     now = datetime.now(UTC)
     with ctx.db.session() as session:

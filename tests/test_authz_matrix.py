@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, inspect, select
-from telegram.ext import Application
 
 from bot import catalog
 from bot.chat.slack import EVENTS_PATH, build_slack
@@ -30,13 +28,12 @@ from bot.chat.slack.commands import SUBCOMMANDS as SLACK_SUBCOMMANDS
 from bot.chat.slack.handlers import ADMIN_ACTIONS as SLACK_ADMIN_ACTIONS
 from bot.chat.telegram import app as telegram_app
 from bot.chat.telegram.handlers import ADMIN_ONLY as TELEGRAM_ADMIN_ONLY
-from bot.config import Settings
 from bot.context import Context
 from bot.subscriptions import subscribe
-from bot.threads import load_threads
 from bot.web import create_web_app
 from storage.db import Database
-from storage.models import AuditLog, Base, Setting, Source, Thread
+from storage.models import AuditLog, Base, Setting, Source
+from tests.harness import buttons, polling, press, say, seed_threads, serve_pacific_wire, telegram_settings
 from tests.servers.slack_stub import (
     SlackSide,
     SlackStub,
@@ -45,7 +42,7 @@ from tests.servers.slack_stub import (
     serve_asgi,
     slack_settings,
 )
-from tests.servers.telegram_stub import TOKEN, Sent, TelegramStub, until
+from tests.servers.telegram_stub import Sent, TelegramStub
 from tests.servers.web import WebServer
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -67,21 +64,6 @@ TELEGRAM_READER_COMMANDS = {
 TELEGRAM_READER_BUTTONS = {r"^lang\|", r"^s\|", r"^u\|", r"^b\|"}
 SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "sources"}
 
-FEED = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Pacific Wire</title><link>{base}/</link><description>wire</description>
-<item><title>Shoigu and Kim sign a drone plant deal in Pyongyang</title><link>{base}/story1.html</link>
-<guid>{base}/story1.html</guid><pubDate>Mon, 14 Jul 2025 05:00:00 GMT</pubDate>
-<description>Russian Security Council secretary Sergei Shoigu met North Korean leader Kim Jong Un in Pyongyang
-and signed an agreement to build a drone plant, Pacific Wire reports.</description></item>
-</channel></rss>"""
-
-PAGE = """<html><head><title>Shoigu and Kim sign a drone plant deal</title></head><body><article>
-<h1>Shoigu and Kim sign a drone plant deal in Pyongyang</h1>
-<p>Russian Security Council secretary Sergei Shoigu met North Korean leader Kim Jong Un in Pyongyang on Monday
-and signed an agreement to build a drone plant, according to officials in Moscow.</p>
-</article></body></html>"""
-
-
 # ---------------------------------------------------------------------------- state shared by both
 
 
@@ -100,16 +82,9 @@ class Seeded:
 
 
 def seed(ctx: Context, web_server: WebServer) -> Seeded:
-    base = web_server.base_url.rstrip("/")
-    web_server.add("/story1.html", PAGE.encode(), content_type="text/html; charset=utf-8")
-    feed = web_server.add("/feed.xml", FEED.format(base=base).encode(), content_type="application/rss+xml")
+    feed = serve_pacific_wire(web_server)
     with ctx.db.session() as session:
-        for thread in load_threads(SEEDS / "threads.toml"):
-            session.add(
-                Thread(
-                    id=thread.id, name_en=thread.name_en, name_ar=thread.name_ar, definition=thread.to_dict()
-                )
-            )
+        seed_threads(session)
         session.flush()
         source = catalog.add_source(session, location=str(SEEDS), kind="file", actor="test")
         # Subscriptions of other chats: no admin command, refused or not, may touch them.
@@ -153,9 +128,25 @@ def source_by_id(ctx: Context, source_id: int) -> Source | None:
         return session.get(Source, source_id)
 
 
-def pause(ctx: Context, source_id: int) -> None:
-    with ctx.db.session() as session:
-        catalog.set_paused(session, source_id, paused=True, actor="test")
+async def pause_seeded(world: TelegramWorld | SlackWorld) -> None:
+    """Setup for the resume rows: the seeded source is paused."""
+    with world.ctx.db.session() as session:
+        catalog.set_paused(session, world.seeded.source_id, paused=True, actor="test")
+
+
+# What an admin row's effect looks like in the database, whichever platform ran it.
+
+
+def removed(world: TelegramWorld | SlackWorld, reply: object) -> bool:
+    return source_by_id(world.ctx, world.seeded.source_id) is None
+
+
+def paused(world: TelegramWorld | SlackWorld, reply: object) -> bool:
+    return getattr(source_by_id(world.ctx, world.seeded.source_id), "paused", False)
+
+
+def resumed(world: TelegramWorld | SlackWorld, reply: object) -> bool:
+    return getattr(source_by_id(world.ctx, world.seeded.source_id), "paused", True) is False
 
 
 # ---------------------------------------------------------------------------- Telegram
@@ -185,36 +176,11 @@ class TelegramWorld:
             return session.get(Setting, f"tg-add:{token}") is not None
 
 
-def buttons(message: Sent) -> list[str]:
-    markup = message.reply_markup or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-async def telegram_say(stub: TelegramStub, chat: int, user: int, text: str) -> Sent:
-    """`user` writes `text` in `chat`; the bot's next message there."""
-    before = len(stub.messages(chat))
-    stub.send_text(chat_id=chat, text=text, user_id=user)
-    await until(lambda: len(stub.messages(chat)) > before)
-    return stub.messages(chat)[before]
-
-
-async def telegram_press(stub: TelegramStub, chat: int, user: int, message: Sent, data: str) -> Sent:
-    """`user` presses the button `data` under `message` in `chat`; the bot's next message or edit there."""
-    before = len(stub.messages(chat))
-    stub.press(chat_id=chat, data=data, message_id=message.message_id, user_id=user)
-    await until(lambda: len(stub.messages(chat)) > before)
-    return stub.messages(chat)[before]
-
-
 async def telegram_preview(world: TelegramWorld) -> None:
-    world.preview = await telegram_say(
-        world.stub, TG_GROUP, TG_ADMIN, world.fill("/addsource {feed} russia-dprk")
+    world.preview = await say(
+        world.stub, TG_GROUP, world.fill("/addsource {feed} russia-dprk"), user_id=TG_ADMIN
     )
     assert "Pacific Wire" in world.preview.text, world.preview.text
-
-
-async def telegram_pause(world: TelegramWorld) -> None:
-    pause(world.ctx, world.seeded.source_id)
 
 
 async def nothing(world: Any) -> None:
@@ -238,8 +204,8 @@ class TelegramCase:
     async def run(self, world: TelegramWorld, chat: int, user: int) -> Sent:
         if self.is_button:
             assert world.preview is not None
-            return await telegram_press(world.stub, chat, user, world.preview, world.button(self.text))
-        return await telegram_say(world.stub, chat, user, world.fill(self.text))
+            return await press(world.stub, chat, world.preview, world.button(self.text), user_id=user)
+        return await say(world.stub, chat, world.fill(self.text), user_id=user)
 
 
 def _location(s: Seeded) -> str:
@@ -272,18 +238,18 @@ TELEGRAM_CASES = [
     ),
     TelegramCase(
         "removesource", "/removesource {source}", "source.remove", "source.remove",
-        worked=lambda w, sent: source_by_id(w.ctx, w.seeded.source_id) is None,
+        worked=removed,
         target=_location, refused_target=_source_ref,
     ),
     TelegramCase(
         "pausesource", "/pausesource {source}", "source.pause", "source.pause",
-        worked=lambda w, sent: getattr(source_by_id(w.ctx, w.seeded.source_id), "paused", False),
+        worked=paused,
         target=_location, refused_target=_source_ref,
     ),
     TelegramCase(
         "resumesource", "/resumesource {source}", "source.resume", "source.resume",
-        worked=lambda w, sent: getattr(source_by_id(w.ctx, w.seeded.source_id), "paused", True) is False,
-        target=_location, refused_target=_source_ref, setup=telegram_pause,
+        worked=resumed,
+        target=_location, refused_target=_source_ref, setup=pause_seeded,
     ),
     TelegramCase(
         "stats", "/stats", "stats", "stats",
@@ -306,27 +272,16 @@ NON_ADMINS = {
 async def telegram(
     db: Database, tmp_path: Path, telegram_stub: TelegramStub, web_server: WebServer
 ) -> AsyncIterator[TelegramWorld]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_base_file_url=telegram_stub.base_file_url,
+    settings = telegram_settings(
+        tmp_path / "data",
+        telegram_stub,
         telegram_admin_ids=[str(TG_ADMIN)],
         fetch_allowed_private_hosts=["127.0.0.1"],
     )
     ctx = Context(settings=settings, db=db)
     seeded = seed(ctx, web_server)
-    application: Application = telegram_app.build_application(ctx)
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    yield TelegramWorld(ctx, telegram_stub, web_server, seeded)
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(ctx):
+        yield TelegramWorld(ctx, telegram_stub, web_server, seeded)
 
 
 @pytest.mark.parametrize("who", list(NON_ADMINS))
@@ -436,10 +391,6 @@ async def slack_preview(world: SlackWorld) -> None:
     world.buttons = {b["action_id"]: b["value"] for b in preview["blocks"][1]["elements"]}
 
 
-async def slack_pause(world: SlackWorld) -> None:
-    pause(world.ctx, world.seeded.source_id)
-
-
 @dataclass(frozen=True)
 class SlackCase:
     """One admin entry point: a `/newsbrief` subcommand line, or a preview button's action id."""
@@ -482,18 +433,18 @@ SLACK_CASES = [
     ),
     SlackCase(
         "source remove", "source remove {source}", "source.remove", "source.remove",
-        worked=lambda w, r: source_by_id(w.ctx, w.seeded.source_id) is None,
+        worked=removed,
         target=_location, refused_target=_source_ref,
     ),
     SlackCase(
         "source pause", "source pause {source}", "source.pause", "source.pause",
-        worked=lambda w, r: getattr(source_by_id(w.ctx, w.seeded.source_id), "paused", False),
+        worked=paused,
         target=_location, refused_target=_source_ref,
     ),
     SlackCase(
         "source resume", "source resume {source}", "source.resume", "source.resume",
-        worked=lambda w, r: getattr(source_by_id(w.ctx, w.seeded.source_id), "paused", True) is False,
-        target=_location, refused_target=_source_ref, setup=slack_pause,
+        worked=resumed,
+        target=_location, refused_target=_source_ref, setup=pause_seeded,
     ),
     SlackCase(
         "stats", "stats", "stats", "stats",

@@ -4,6 +4,7 @@ every admin is told once a day, whichever process notices first."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,24 +75,45 @@ ADMINS_TG = ["9001", "9002"]
 ADMINS_SLACK = ["UADMIN"]
 
 
-def _notice_context(db: Database, settings: Settings, clock: list[datetime], **overrides: object) -> Context:
-    """A Context of its own on `db`'s database, as another process would have."""
-    values: dict[str, object] = {
-        "llm_base_url": "http://127.0.0.1:9/v1",
-        "llm_daily_token_budget": 1000,
-        "telegram_admin_ids": ADMINS_TG,
-        "slack_admin_ids": ADMINS_SLACK,
-        **overrides,
-    }
-    database = Database(db.engine.url.render_as_string(hide_password=False))
-    return Context(settings=settings.model_copy(update=values), db=database, clock=lambda: clock[0])
+@dataclass
+class Notices:
+    """The outbox's real senders pointed at the stand-ins, and Contexts on one database sharing one clock."""
+
+    db: Database
+    settings: Settings
+    senders: list[Sender]
+    telegram: TelegramStub
+    slack: SlackStub
+    clock: list[datetime] = field(default_factory=lambda: [NOW])
+    contexts: list[Context] = field(default_factory=list)
+
+    def context(self, **overrides: object) -> Context:
+        """A Context of its own on the database, as another process would have."""
+        values: dict[str, object] = {
+            "llm_base_url": "http://127.0.0.1:9/v1",
+            "llm_daily_token_budget": 1000,
+            "telegram_admin_ids": ADMINS_TG,
+            "slack_admin_ids": ADMINS_SLACK,
+            **overrides,
+        }
+        database = Database(self.db.engine.url.render_as_string(hide_password=False))
+        ctx = Context(
+            settings=self.settings.model_copy(update=values), db=database, clock=lambda: self.clock[0]
+        )
+        self.contexts.append(ctx)
+        return ctx
+
+    def told(self) -> dict[str, list[str]]:
+        """What each admin has been told so far, by admin id."""
+        told = {admin: [m.text for m in self.telegram.messages(int(admin))] for admin in ADMINS_TG}
+        told.update({admin: [p["text"] for p in self.slack.posts(admin)] for admin in ADMINS_SLACK})
+        return told
 
 
 @pytest.fixture
-async def senders(
-    settings: Settings, telegram_stub: TelegramStub, slack_stub: SlackStub
-) -> AsyncIterator[list[Sender]]:
-    """The outbox's real senders, pointed at the Bot API and Slack Web API stand-ins."""
+async def notices(
+    db: Database, settings: Settings, telegram_stub: TelegramStub, slack_stub: SlackStub
+) -> AsyncIterator[Notices]:
     configured = settings.model_copy(
         update={
             "telegram_bot_token": SecretStr(TOKEN),
@@ -101,98 +123,68 @@ async def senders(
         }
     )
     async with TelegramSender(configured) as telegram:
-        yield [telegram, SlackSender(make_client(configured))]
-
-
-def _told(telegram_stub: TelegramStub, slack_stub: SlackStub) -> dict[str, list[str]]:
-    told = {admin: [m.text for m in telegram_stub.messages(int(admin))] for admin in ADMINS_TG}
-    told.update({admin: [p["text"] for p in slack_stub.posts(admin)] for admin in ADMINS_SLACK})
-    return told
+        world = Notices(
+            db, settings, [telegram, SlackSender(make_client(configured))], telegram_stub, slack_stub
+        )
+        yield world
+    for ctx in world.contexts:
+        ctx.db.dispose()
 
 
 async def test_each_admin_is_told_once_a_day_however_often_and_from_however_many_processes(
-    db: Database,
-    settings: Settings,
-    senders: list[Sender],
-    telegram_stub: TelegramStub,
-    slack_stub: SlackStub,
+    notices: Notices,
 ) -> None:
-    clock = [NOW]
-    one, two = _notice_context(db, settings, clock), _notice_context(db, settings, clock)
+    one, two = notices.context(), notices.context()
     _spend(one, 999, NOW - timedelta(hours=1))
-    assert await notify_budget(one, senders) == 0  # one token short: nobody is told
-    assert all(texts == [] for texts in _told(telegram_stub, slack_stub).values())
+    assert await notify_budget(one, notices.senders) == 0  # one token short: nobody is told
+    assert all(texts == [] for texts in notices.told().values())
 
     _spend(one, 1, NOW - timedelta(minutes=1))
-    sent = [await notify_budget(ctx, senders) for ctx in (one, two, one, two, two)]
+    sent = [await notify_budget(ctx, notices.senders) for ctx in (one, two, one, two, two)]
     assert sent == [3, 0, 0, 0, 0]
-    told = _told(telegram_stub, slack_stub)
+    told = notices.told()
     assert all(len(texts) == 1 for texts in told.values()), told
     text = told["9001"][0]
     assert "1,000 tokens used today (UTC) of 1,000" in text and "offline until midnight UTC" in text
     assert told["UADMIN"] == [text]
 
-    clock[0] = NOW + timedelta(days=1)  # a new UTC day: yesterday's tokens do not count
-    assert await notify_budget(two, senders) == 0
-    _spend(two, 1500, clock[0] - timedelta(minutes=1))
-    assert [await notify_budget(ctx, senders) for ctx in (two, one, two)] == [3, 0, 0]
-    told = _told(telegram_stub, slack_stub)
+    notices.clock[0] = NOW + timedelta(days=1)  # a new UTC day: yesterday's tokens do not count
+    assert await notify_budget(two, notices.senders) == 0
+    _spend(two, 1500, notices.clock[0] - timedelta(minutes=1))
+    assert [await notify_budget(ctx, notices.senders) for ctx in (two, one, two)] == [3, 0, 0]
+    told = notices.told()
     assert all(len(texts) == 2 for texts in told.values()), told
     assert "1,500 tokens used today" in told["UADMIN"][1]
-    for ctx in (one, two):
-        ctx.db.dispose()
 
 
-async def test_a_notice_that_failed_for_a_passing_reason_is_sent_on_the_next_check(
-    db: Database,
-    settings: Settings,
-    senders: list[Sender],
-    telegram_stub: TelegramStub,
-    slack_stub: SlackStub,
-) -> None:
-    clock = [NOW]
-    ctx = _notice_context(db, settings, clock)
+async def test_a_notice_that_failed_for_a_passing_reason_is_sent_on_the_next_check(notices: Notices) -> None:
+    ctx = notices.context()
     _spend(ctx, 5000, NOW)
-    telegram_stub.fail("sendMessage", 502, chat_id=9001)
-    slack_stub.fail("chat.postMessage", status=429, retry_after=1)
-    assert await notify_budget(ctx, senders) == 1  # only 9002 got through
-    assert await notify_budget(ctx, senders) == 2  # the 502 and the 429 are retried, once
-    assert await notify_budget(ctx, senders) == 0
-    assert all(len(texts) == 1 for texts in _told(telegram_stub, slack_stub).values())
-    ctx.db.dispose()
+    notices.telegram.fail("sendMessage", 502, chat_id=9001)
+    notices.slack.fail("chat.postMessage", status=429, retry_after=1)
+    assert await notify_budget(ctx, notices.senders) == 1  # only 9002 got through
+    assert await notify_budget(ctx, notices.senders) == 2  # the 502 and the 429 are retried, once
+    assert await notify_budget(ctx, notices.senders) == 0
+    assert all(len(texts) == 1 for texts in notices.told().values())
 
 
 async def test_an_admin_who_blocked_the_bot_does_not_stop_the_others_and_is_not_retried_all_day(
-    db: Database,
-    settings: Settings,
-    senders: list[Sender],
-    telegram_stub: TelegramStub,
-    slack_stub: SlackStub,
+    notices: Notices,
 ) -> None:
-    clock = [NOW]
-    ctx = _notice_context(db, settings, clock, telegram_admin_ids=["9001", "not-a-number", "9002"])
+    ctx = notices.context(telegram_admin_ids=["9001", "not-a-number", "9002"])
     _spend(ctx, 5000, NOW)
-    telegram_stub.fail("sendMessage", 403, chat_id=9001)
-    assert await notify_budget(ctx, senders) == 2  # 9002 and UADMIN
-    assert await notify_budget(ctx, senders) == 0
-    told = _told(telegram_stub, slack_stub)
+    notices.telegram.fail("sendMessage", 403, chat_id=9001)
+    assert await notify_budget(ctx, notices.senders) == 2  # 9002 and UADMIN
+    assert await notify_budget(ctx, notices.senders) == 0
+    told = notices.told()
     assert (len(told["9001"]), len(told["9002"]), len(told["UADMIN"])) == (0, 1, 1)
-    ctx.db.dispose()
 
 
-async def test_the_scheduler_checks_the_budget_and_tells_the_admins(
-    db: Database,
-    settings: Settings,
-    senders: list[Sender],
-    telegram_stub: TelegramStub,
-    slack_stub: SlackStub,
-) -> None:
-    clock = [NOW]
-    ctx = _notice_context(db, settings, clock)
+async def test_the_scheduler_checks_the_budget_and_tells_the_admins(notices: Notices) -> None:
+    ctx = notices.context()
     _spend(ctx, 5000, NOW)
-    job, every = default_jobs(ctx, senders=senders)["notices"]
+    job, every = default_jobs(ctx, senders=notices.senders)["notices"]
     assert every <= 60
     await job()
     await job()
-    assert all(len(texts) == 1 for texts in _told(telegram_stub, slack_stub).values())
-    ctx.db.dispose()
+    assert all(len(texts) == 1 for texts in notices.told().values())

@@ -8,23 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.briefs import Member, StoryEntry, compose
 from bot.chat.telegram.sender import TelegramSender
-from bot.config import Settings
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.worker import ChatPacer, DeliveryWorker, Limits, TokenBucket
 from bot.subscriptions import list_subscriptions, subscribe
 from bot.summarize import Bullet, Summary
-from bot.threads import load_threads
 from storage.db import Database
-from storage.models import Brief, Delivery, Subscription, Thread
-from tests.servers.telegram_stub import TOKEN, FakeClock, TelegramStub
+from storage.models import Brief, Delivery, Subscription
+from tests.harness import seed_threads, telegram_settings
+from tests.servers.telegram_stub import FakeClock, TelegramStub
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 T0 = datetime(2025, 7, 12, 3, 0, tzinfo=UTC)  # 06:00 in Moscow and Riyadh
 
 
@@ -35,19 +32,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ctx(tmp_path: Path, clock: FakeClock, telegram_stub: TelegramStub) -> Iterator[Context]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_rate_limit=1000,
-    )
+    settings = telegram_settings(tmp_path / "data", telegram_stub, telegram_rate_limit=1000)
     db = Database(settings.effective_database_url)
     db.upgrade()
     with db.session() as session:
-        for t in load_threads(SEEDS / "threads.toml"):
-            session.add(Thread(id=t.id, name_en=t.name_en, name_ar=t.name_ar, definition=t.to_dict()))
+        seed_threads(session)
     yield Context(settings=settings, db=db, clock=clock)
     db.dispose()
 

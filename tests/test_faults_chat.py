@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.briefs import Member, StoryEntry, compose
@@ -34,14 +33,13 @@ from bot.context import Context
 from bot.delivery.base import Sender
 from bot.delivery.worker import DeliveryWorker, Limits, Stats
 from bot.summarize import Bullet, Summary
-from bot.threads import load_threads
 from storage.db import Database
-from storage.models import Brief, Delivery, QALog, Thread
+from storage.models import Brief, Delivery, QALog
+from tests.harness import seed_threads, telegram_settings
 from tests.servers.drops import CUT, CUT_UNFRAMED, PASS, RESET, RESET_ACCEPTED
 from tests.servers.slack_stub import BOT_USER_ID, SlackHarness, SlackStub, slack_settings
-from tests.servers.telegram_stub import TOKEN, FakeClock, TelegramStub
+from tests.servers.telegram_stub import FakeClock, TelegramStub
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 T0 = datetime(2025, 7, 12, 3, 0, tzinfo=UTC)
 CHATS = 40
 ROUND_GAP = timedelta(minutes=15)  # longer than any backoff (600 s, +20% jitter)
@@ -117,8 +115,7 @@ def clock() -> FakeClock:
 
 def _context(settings: Settings, db: Database, clock: FakeClock) -> Context:
     with db.session() as session:
-        for t in load_threads(SEEDS / "threads.toml"):
-            session.add(Thread(id=t.id, name_en=t.name_en, name_ar=t.name_ar, definition=t.to_dict()))
+        seed_threads(session)
     return Context(settings=settings, db=db, clock=clock)
 
 
@@ -133,14 +130,7 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     """Each platform in turn, on each database backend, with the production sender."""
     if request.param == "telegram":
-        settings = Settings(
-            _env_file=None,
-            data_dir=tmp_path / "data",
-            embedder="none",
-            telegram_bot_token=SecretStr(TOKEN),
-            telegram_base_url=telegram_stub.base_url,
-            telegram_rate_limit=1000,
-        )
+        settings = telegram_settings(tmp_path / "data", telegram_stub, telegram_rate_limit=1000)
         ctx = _context(settings, db, clock)
         async with TelegramSender(settings, pool_size=CONCURRENCY) as sender:
             yield _telegram(ctx, clock, telegram_stub, sender)
@@ -354,3 +344,18 @@ async def test_an_answer_slack_keeps_refusing_is_logged_and_kept_and_others_stil
     kept = {row.conversation_id: row for row in qa_rows(slack)}
     assert set(kept) == {f"{CHANNEL}:200.1", "D0BOB"}
     assert "وونسان" in json.dumps(kept[f"{CHANNEL}:200.1"].answer, ensure_ascii=False)  # stored, not lost
+
+
+async def test_a_question_while_the_database_is_away_gets_an_apology_in_its_thread(
+    slack: SlackHarness, tmp_path: Path
+) -> None:
+    working = slack.ctx.db
+    slack.ctx.db = Database(f"sqlite:///{tmp_path}/no-such-folder/newsbrief.db")  # every connect fails
+    try:
+        await slack.slack.event(mention("Where did Lavrov meet Kim Jong Un?", ts="300.1"), event_id="EvDown")
+        await slack.stub.wait_for(lambda: bool(slack.stub.posts(CHANNEL)))
+        await slack.settle()
+    finally:
+        slack.ctx.db = working
+    [post] = slack.stub.posts(CHANNEL)
+    assert post["thread_ts"] == "300.1" and "try again" in json.dumps(post).lower()

@@ -27,7 +27,6 @@ from bot.briefs import LABELS
 from bot.chat.slack.render import answer_messages
 from bot.chat.telegram.app import make_sender
 from bot.chat.telegram.render import render_answer as telegram_answer
-from bot.config import Settings
 from bot.context import Context
 from bot.delivery.outbox import enqueue_due
 from bot.delivery.worker import deliver_once
@@ -37,6 +36,7 @@ from bot.subscriptions import subscribe
 from prompts import RenderedPrompt
 from storage.db import Database
 from storage.models import Delivery, LLMCallLog, QALog
+from tests.harness import telegram_settings
 from tests.servers.openai_stub import OpenAIStub, Reply, start_stub
 from tests.servers.slack_stub import (
     BOT_USER_ID,
@@ -45,7 +45,7 @@ from tests.servers.slack_stub import (
     slack_harness,
     slack_settings,
 )
-from tests.servers.telegram_stub import TOKEN, FakeClock, TelegramStub
+from tests.servers.telegram_stub import FakeClock, TelegramStub
 
 API_KEY = "sk-test-DO-NOT-LEAK-7f3a9c"  # one of conftest.SUITE_SECRETS: the session check greps for it
 LLM_TIMEOUT = 1.0
@@ -201,15 +201,7 @@ def brief_ctx(
 ) -> Iterator[tuple[Context, FakeClock]]:
     """The seed archive with the LLM configured at the failing endpoint and Telegram at its stand-in."""
     data_dir = copy_archive(seeded_archive, tmp_path / "data")
-    settings = Settings(
-        _env_file=None,
-        data_dir=data_dir,
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_rate_limit=1000,
-        **llm_settings(endpoint),
-    )
+    settings = telegram_settings(data_dir, telegram_stub, telegram_rate_limit=1000, **llm_settings(endpoint))
     db = Database(settings.effective_database_url)
     db.upgrade()
     clock = FakeClock(T0)

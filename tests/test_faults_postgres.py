@@ -399,23 +399,30 @@ async def test_delivery_cut_by_a_database_restart_brings_every_chat_its_brief_on
 # ---------------------------------------------------------------- 3. a question
 
 
+QUESTION = "What did Lavrov say about the nuclear programme?"
+
+
+async def archive_one_article(ctx: Context, server: WebServer) -> None:
+    """An archive of one article on Lavrov, the one QUESTION asks about, read through the ingest job."""
+    feed = server.add("/feed.xml", rss([("Lavrov in Wonsan", "http://x.example/lavrov", LAVROV_EN)]))
+    with ctx.db.session() as session:
+        add_source(session, location=feed, kind="feed", actor="test")
+    await ingest_job(ctx)()
+
+
 @pytest.mark.parametrize("mode", ["cut", "terminated-in-server"])
 async def test_the_first_question_after_a_database_restart_is_answered(
     ctx: Context, proxy: TcpProxy, app_name: str, web_server: WebServer, mode: str
 ) -> None:
-    feed = web_server.add("/feed.xml", rss([("Lavrov in Wonsan", "http://x.example/lavrov", LAVROV_EN)]))
-    with ctx.db.session() as session:
-        add_source(session, location=feed, kind="feed", actor="test")
-    await ingest_job(ctx)()
-    question = "What did Lavrov say about the nuclear programme?"
-    before = answer_question(ctx, question, user="u1")
+    await archive_one_article(ctx, web_server)
+    before = answer_question(ctx, QUESTION, user="u1")
     assert before.covered and before.citations
 
     if mode == "cut":
         assert proxy.cut() >= 1  # the pooled connections were open
     else:
         assert terminate_backends(app_name) >= 1
-    after = answer_question(ctx, question, user="u1")
+    after = answer_question(ctx, QUESTION, user="u1")
 
     assert after.covered
     assert [c.article_id for c in after.citations] == [c.article_id for c in before.citations]
@@ -426,16 +433,12 @@ async def test_the_first_question_after_a_database_restart_is_answered(
 async def test_a_question_while_the_database_is_down_fails_and_the_next_one_works(
     ctx: Context, proxy: TcpProxy, web_server: WebServer
 ) -> None:
-    feed = web_server.add("/feed.xml", rss([("Lavrov in Wonsan", "http://x.example/lavrov", LAVROV_EN)]))
-    with ctx.db.session() as session:
-        add_source(session, location=feed, kind="feed", actor="test")
-    await ingest_job(ctx)()
-    question = "What did Lavrov say about the nuclear programme?"
+    await archive_one_article(ctx, web_server)
 
     proxy.cut()
     proxy.down()
     with pytest.raises(OperationalError):
-        answer_question(ctx, question, user="u1")
+        answer_question(ctx, QUESTION, user="u1")
     proxy.up()
 
-    assert answer_question(ctx, question, user="u1").covered
+    assert answer_question(ctx, QUESTION, user="u1").covered

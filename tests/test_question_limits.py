@@ -8,19 +8,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.chat.telegram.app import build_application
-from bot.config import Settings
 from bot.context import Context
-from bot.threads import load_threads
 from storage.db import Database
-from storage.models import QALog, Thread
+from storage.models import QALog
+from tests.harness import polling, say, seed_threads, telegram_settings
 from tests.servers.slack_stub import SlackStub, slack_harness, slack_settings
-from tests.servers.telegram_stub import TOKEN, TelegramStub, until
+from tests.servers.telegram_stub import TelegramStub
 
-REPO = Path(__file__).resolve().parents[1]
 EN = "Where did Lavrov meet Kim Jong Un?"
 AR = "أين التقى لافروف كيم جونغ أون؟"
 LIMIT_EN = "You have reached the limit of 2 questions per minute"
@@ -34,38 +30,19 @@ def _asked(db: Database, user: str) -> int:
 
 @pytest.fixture
 async def telegram(tmp_path: Path, telegram_stub: TelegramStub) -> AsyncIterator[Context]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_base_file_url=telegram_stub.base_file_url,
-        qa_rate_limit=2,
-    )
+    settings = telegram_settings(tmp_path / "data", telegram_stub, qa_rate_limit=2)
     db = Database(settings.effective_database_url)
     db.upgrade()
     with db.session() as session:
-        for t in load_threads(REPO / "seeds" / "threads.toml"):
-            session.add(Thread(id=t.id, name_en=t.name_en, name_ar=t.name_ar, definition=t.to_dict()))
+        seed_threads(session)
     ctx = Context(settings=settings, db=db)
-    application = build_application(ctx)
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    yield ctx
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(ctx):
+        yield ctx
     db.dispose()
 
 
 async def _ask(stub: TelegramStub, chat: int, text: str) -> str:
-    before = len(stub.messages(chat))
-    stub.send_text(chat_id=chat, text=text)
-    await until(lambda: len(stub.messages(chat)) > before)
-    return stub.messages(chat)[-1].text
+    return (await say(stub, chat, text)).text
 
 
 async def test_telegram_user_past_the_limit_is_told_in_their_language_and_others_are_answered(

@@ -16,20 +16,20 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from bot.app import build_context
 from bot.config import Settings
 from bot.leader import AlreadyRunning, Leadership, hold_sqlite
 from bot.ratelimit import RateLimitError, SharedBucket
 from bot.runner import serve
-from bot.subscriptions import subscribe
 from storage import queries
 from storage.db import Database
-from storage.models import Delivery, Source, Subscription
+from storage.models import Delivery, Source
 from tests.conftest import postgres_database
+from tests.harness import telegram_settings
 from tests.processes import NEWSBRIEF, environment, free_port, prepared, start, wait_healthy
-from tests.servers.telegram_stub import TOKEN, TelegramStub, until
+from tests.servers.telegram_stub import TelegramStub, until
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
@@ -91,16 +91,7 @@ def test_a_second_run_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path, s
 
 
 def role_settings(tmp_path: Path, stub: TelegramStub, **extra: object) -> Settings:
-    return Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=stub.base_url,
-        telegram_base_file_url=stub.base_file_url,
-        ingest_interval=3600,
-        **extra,  # type: ignore[arg-type]
-    )
+    return telegram_settings(tmp_path / "data", stub, ingest_interval=3600, **extra)
 
 
 def leader_line(port: int) -> str:
@@ -273,19 +264,6 @@ RATE = 100
 LEADER_TIMEOUT = 3.0
 
 
-def prepared_postgres(url: str, tmp_path: Path) -> None:
-    """The schema seeded once (not by three processes at once), with CHATS briefs already due."""
-    settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data", embedder="none")
-    ctx = build_context(settings)
-    now = datetime.now(UTC)
-    with ctx.db.session() as session:
-        for chat in range(1, CHATS + 1):
-            subscribe(session, platform="telegram", chat_id=str(chat), thread_id="russia-dprk", lang="en",
-                      deliver_at="07:00", timezone="UTC", now=now)  # fmt: skip
-        session.execute(update(Subscription).values(next_due_at=now - timedelta(minutes=1)))
-    ctx.db.dispose()
-
-
 def is_leader(port: int) -> bool:
     try:
         return bool(httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json().get("leader"))
@@ -298,7 +276,7 @@ def test_three_processes_share_a_broadcast_and_survive_the_leader_being_killed(
     pg: Database, tmp_path: Path
 ) -> None:
     url = pg.engine.url.render_as_string(hide_password=False)
-    prepared_postgres(url, tmp_path)
+    prepared(tmp_path, CHATS, database_url=url)  # seeded once, not by three processes at once
     extra = {
         "DATABASE_URL": url,
         # 5% under the stand-in's limit: three processes on two shared cores jitter by tens of

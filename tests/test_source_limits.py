@@ -12,19 +12,18 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from pydantic import SecretStr
 from sqlalchemy import func, select, text
 from telegram.ext import Application
 
 from bot.catalog import SourceLimitError, add_source, import_opml, set_paused
-from bot.chat.telegram.app import build_application
 from bot.config import Settings
 from bot.context import Context
 from bot.service import ingest_due
 from storage.db import Database
 from storage.models import AuditLog, Source
+from tests.harness import buttons, polling, press, say, telegram_settings
 from tests.servers.slack_stub import SlackStub, copy_archive, slack_harness, slack_settings
-from tests.servers.telegram_stub import TOKEN, FakeClock, TelegramStub, until
+from tests.servers.telegram_stub import FakeClock, TelegramStub
 from tests.servers.web import WebServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,13 +256,9 @@ ADMIN = 9001
 async def telegram_app(
     tmp_path: Path, telegram_stub: TelegramStub
 ) -> AsyncIterator[tuple[Context, Application]]:  # type: ignore[type-arg]
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_base_file_url=telegram_stub.base_file_url,
+    settings = telegram_settings(
+        tmp_path / "data",
+        telegram_stub,
         telegram_admin_ids=[str(ADMIN)],
         fetch_allowed_private_hosts=["127.0.0.1"],
         max_sources=2,
@@ -272,48 +267,24 @@ async def telegram_app(
     db.upgrade()
     ctx = Context(settings=settings, db=db)
     _add(ctx, str(REPO / "seeds"), "file")
-    application = build_application(ctx)
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    yield ctx, application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(ctx) as application:
+        yield ctx, application
     db.dispose()
-
-
-async def _say(stub: TelegramStub, text: str) -> str:
-    before = len(stub.messages(ADMIN))
-    stub.send_text(chat_id=ADMIN, text=text)
-    await until(lambda: len(stub.messages(ADMIN)) > before)
-    return stub.messages(ADMIN)[before].text
 
 
 async def test_telegram_addsource_is_refused_at_the_cap_before_and_after_the_preview(
     telegram_app: tuple[Context, Any], telegram_stub: TelegramStub, web_server: WebServer
 ) -> None:
     ctx, _ = telegram_app
-    before = len(telegram_stub.messages(ADMIN))
-    telegram_stub.send_text(chat_id=ADMIN, text=f"/addsource {_feed(web_server, 1)}")
-    await until(lambda: len(telegram_stub.messages(ADMIN)) > before)
-    preview = telegram_stub.messages(ADMIN)[before]
-    confirm = next(
-        b["callback_data"]
-        for row in (preview.reply_markup or {})["inline_keyboard"]
-        for b in row
-        if b["callback_data"].startswith("add|")
-    )
+    preview = await say(telegram_stub, ADMIN, f"/addsource {_feed(web_server, 1)}")
+    confirm = next(data for data in buttons(preview) if data.startswith("add|"))
     _add(ctx, "http://example.com/meanwhile.xml")  # another admin takes the last place meanwhile
-    edits = len(telegram_stub.messages(ADMIN))
-    telegram_stub.press(chat_id=ADMIN, data=confirm, message_id=preview.message_id)
-    await until(lambda: len(telegram_stub.messages(ADMIN)) > edits)
-    assert "2 source(s) exist and MAX_SOURCES is 2" in telegram_stub.messages(ADMIN)[edits].text
+    pressed = await press(telegram_stub, ADMIN, preview, confirm)
+    assert "2 source(s) exist and MAX_SOURCES is 2" in pressed.text
     assert _count(ctx.db) == 2
 
-    reply = await _say(telegram_stub, f"/addsource {_feed(web_server, 2)}")
-    assert "2 source(s) exist and MAX_SOURCES is 2" in reply
+    reply = await say(telegram_stub, ADMIN, f"/addsource {_feed(web_server, 2)}")
+    assert "2 source(s) exist and MAX_SOURCES is 2" in reply.text
     assert web_server.requests_for("/feed2.xml") == []
     assert _count(ctx.db) == 2
 

@@ -5,25 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from telegram.ext import Application
 
 from bot.catalog import add_source
-from bot.chat.telegram.app import build_application, make_sender
+from bot.chat.telegram.app import make_sender
 from bot.chat.telegram.handlers import conversation_key
-from bot.config import Settings
 from bot.context import Context
 from bot.delivery.outbox import enqueue_due
 from bot.delivery.worker import deliver_once
 from bot.service import ingest_due
-from bot.threads import load_threads
 from storage.db import Database
-from storage.models import AuditLog, QALog, Setting, Source, Subscription, Thread
-from tests.servers.telegram_stub import TOKEN, FakeClock, Sent, TelegramStub, until
+from storage.models import AuditLog, QALog, Setting, Source, Subscription
+from tests.harness import buttons, polling, press, say, seed_threads, serve_pacific_wire, telegram_settings
+from tests.servers.telegram_stub import FakeClock, TelegramStub, until
 from tests.servers.web import WebServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,13 +36,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def ctx(tmp_path: Path, clock: FakeClock, telegram_stub: TelegramStub) -> AsyncIterator[Context]:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=telegram_stub.base_url,
-        telegram_base_file_url=telegram_stub.base_file_url,
+    settings = telegram_settings(
+        tmp_path / "data",
+        telegram_stub,
         telegram_admin_ids=[str(ADMIN)],
         telegram_rate_limit=1000,
         fetch_allowed_private_hosts=["127.0.0.1"],
@@ -53,8 +46,7 @@ async def ctx(tmp_path: Path, clock: FakeClock, telegram_stub: TelegramStub) -> 
     db = Database(settings.effective_database_url)
     db.upgrade()
     with db.session() as session:
-        for t in load_threads(REPO / "seeds" / "threads.toml"):
-            session.add(Thread(id=t.id, name_en=t.name_en, name_ar=t.name_ar, definition=t.to_dict()))
+        seed_threads(session)
         add_source(session, location=str(REPO / "seeds"), kind="file", actor="test")
     context = Context(settings=settings, db=db, clock=clock)
     await ingest_due(context)
@@ -64,42 +56,13 @@ async def ctx(tmp_path: Path, clock: FakeClock, telegram_stub: TelegramStub) -> 
 
 @pytest.fixture
 async def app(ctx: Context) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    application = build_application(ctx)
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
-
-
-async def say(stub: TelegramStub, chat: int, text: str, **options: Any) -> Sent:
-    """Write to the bot and wait for its next message in that chat."""
-    before = len(stub.messages(chat))
-    stub.send_text(chat_id=chat, text=text, **options)
-    await until(lambda: len(stub.messages(chat)) > before)
-    return stub.messages(chat)[before]
-
-
-async def press(stub: TelegramStub, chat: int, message: Sent, data: str, **options: Any) -> Sent:
-    """Press a button of `message` and wait for the bot's next message or edit in that chat."""
-    assert data in buttons(message), (data, buttons(message))
-    before = len(stub.messages(chat))
-    stub.press(chat_id=chat, data=data, message_id=message.message_id, **options)
-    await until(lambda: len(stub.messages(chat)) > before)
-    return stub.messages(chat)[before]
+    async with polling(ctx) as application:
+        yield application
 
 
 def _stored(ctx: Context, key: str) -> bool:
     with ctx.db.session() as session:
         return session.get(Setting, key) is not None
-
-
-def buttons(message: Sent) -> list[str]:
-    markup = message.reply_markup or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def broadcast(ctx: Context, clock: FakeClock, **after: float) -> None:
@@ -213,23 +176,6 @@ async def test_non_admin_addsource_is_refused_and_audited(
         assert "administrators only" in (await say(telegram_stub, READER, command)).text
 
 
-FEED = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Pacific Wire</title><link>{base}/</link><description>wire</description>
-<item><title>Shoigu and Kim sign a drone plant deal in Pyongyang</title><link>{base}/story1.html</link>
-<guid>{base}/story1.html</guid><pubDate>Mon, 14 Jul 2025 05:00:00 GMT</pubDate>
-<description>Russian Security Council secretary Sergei Shoigu met North Korean leader Kim Jong Un in Pyongyang
-and signed an agreement to build a drone plant, Pacific Wire reports.</description></item>
-</channel></rss>"""
-
-PAGE = """<html><head><title>Shoigu and Kim sign a drone plant deal</title></head><body><article>
-<h1>Shoigu and Kim sign a drone plant deal in Pyongyang</h1>
-<p>Russian Security Council secretary Sergei Shoigu met North Korean leader Kim Jong Un in Pyongyang on Monday
-and signed an agreement to build a drone plant, according to officials in Moscow.</p>
-<p>The plant will produce 5,000 drones a year, the Russian side said, deepening the partnership between Moscow
-and Pyongyang that has grown since the two countries signed a mutual defence treaty.</p>
-</article></body></html>"""
-
-
 async def test_admin_adds_a_feed_and_its_articles_reach_the_next_brief(
     app: Application,
     ctx: Context,
@@ -237,9 +183,7 @@ async def test_admin_adds_a_feed_and_its_articles_reach_the_next_brief(
     telegram_stub: TelegramStub,
     web_server: WebServer,  # type: ignore[type-arg]
 ) -> None:
-    base = web_server.base_url.rstrip("/")
-    feed = web_server.add("/feed.xml", FEED.format(base=base).encode(), content_type="application/rss+xml")
-    web_server.add("/story1.html", PAGE.encode(), content_type="text/html; charset=utf-8")
+    feed = serve_pacific_wire(web_server)
     await say(telegram_stub, ADMIN, "/subscribe russia-dprk en 07:00 Moscow")
     preview = await say(telegram_stub, ADMIN, f"/addsource {feed} russia-dprk")
     assert "Pacific Wire" in preview.text and "feed" in preview.text
@@ -306,3 +250,18 @@ async def test_a_source_that_paused_itself_is_reported_to_admins_once(
     assert await report_paused_sources(ctx, app.bot) == 0
     [message] = telegram_stub.messages(ADMIN)
     assert "paused after repeated failures" in message.text and "timeout" in message.text
+
+
+async def test_a_question_while_the_database_is_away_gets_an_apology_in_the_users_language(
+    app: Application,  # type: ignore[type-arg]
+    ctx: Context,
+    telegram_stub: TelegramStub,
+    tmp_path: Path,
+) -> None:
+    working = ctx.db
+    ctx.db = Database(f"sqlite:///{tmp_path}/no-such-folder/newsbrief.db")  # every connect fails
+    try:
+        reply = await say(telegram_stub, READER, "متى التقى لافروف كيم جونغ أون؟", language_code="ar")
+    finally:
+        ctx.db = working
+    assert "حدث خطأ" in reply.text

@@ -17,6 +17,7 @@ from bot.app import build_context
 from bot.config import Settings
 from bot.runner import serve
 from storage.models import Delivery
+from tests.harness import telegram_settings
 from tests.processes import free_port, prepared, start, wait_healthy
 from tests.servers.telegram_stub import TOKEN, TelegramStub, until
 
@@ -86,12 +87,9 @@ def test_kill_9_mid_broadcast_then_restart_loses_nothing(tmp_path: Path) -> None
 async def test_webhook_mode_refuses_requests_without_the_secret(tmp_path: Path, stub: TelegramStub) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/webhook"
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        embedder="none",
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=stub.base_url,
+    settings = telegram_settings(
+        tmp_path / "data",
+        stub,
         telegram_webhook_url=url,
         telegram_webhook_secret=SecretStr("s3cret-token"),
     )

@@ -23,8 +23,9 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+from tests.servers.threaded import LocalServer
 
 BUFFER = 65536
 # SO_LINGER with a zero timeout: close() sends a reset, as a refusing or dying server's kernel does.
@@ -63,7 +64,7 @@ class _Trigger:
     then: Callable[[], None] | None = field(default=None)
 
 
-class TcpProxy:
+class TcpProxy(LocalServer):
     """Forwards 127.0.0.1:<port> to (host, port); a thread per direction per connection."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -99,19 +100,8 @@ class TcpProxy:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._listener is None:
-            raise RuntimeError("the proxy is not started")
-        return int(self._listener.getsockname()[1])
+    def _address(self) -> tuple[Any, ...] | None:
+        return None if self._listener is None else tuple(self._listener.getsockname())
 
     # ------------------------------------------------------------------ faults
 

@@ -79,5 +79,9 @@ def answer_once(ctx: Context, question: Question, *, answerer: Answerer = answer
 
 async def answer(services: Services, question: Question) -> None:
     """Answer `question` once, in its thread."""
-    parts = await services.run(answer_once, services.ctx, question, answerer=services.answerer)
+    try:
+        parts = await services.run(answer_once, services.ctx, question, answerer=services.answerer)
+    except Exception:  # e.g. the database is away: the analyst is told rather than left waiting
+        log.exception("a Slack question could not be handled")
+        parts = text_messages(t(lang_of(question.text), "apology"))
     await services.poster.post_all(question.channel, parts, thread_ts=question.thread_ts)

@@ -100,9 +100,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(t(h.ui_lang(h.app_ctx(context), update), "error"))
+            await update.effective_message.reply_text(t(_error_lang(context, update), "error"))
         except Exception:  # the apology itself may fail when Telegram is down; the log has the cause
             log.warning("could not tell the user about the failure")
+
+
+def _error_lang(context: ContextTypes.DEFAULT_TYPE, update: Update) -> str:
+    """The user's language for an apology, even when the failure is the database's."""
+    try:
+        return h.ui_lang(h.app_ctx(context), update)
+    except Exception:
+        user = update.effective_user
+        return "ar" if user is not None and (user.language_code or "").startswith("ar") else "en"
 
 
 def make_sender(ctx: Context, *, pool_size: int = DEFAULT_POOL) -> TelegramSender:
