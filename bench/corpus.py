@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,14 +131,26 @@ def _near_duplicate(rng: random.Random, original: SyntheticArticle, guid: str) -
     return SyntheticArticle(guid, "Updated: " + original.title, paragraphs, original.lang)
 
 
-def rss(items: list[SyntheticArticle], *, base_url: str, title: str) -> bytes:
-    """An RSS 2.0 feed carrying each item's full content."""
+def rss(
+    items: list[SyntheticArticle],
+    *,
+    base_url: str,
+    title: str,
+    teasers: Collection[str] = (),
+    pub_date: str = "Sat, 12 Jul 2025 10:00:00 GMT",
+) -> bytes:
+    """An RSS 2.0 feed carrying each item's full content, except the `teasers` (guids): those carry a
+    one-line description, so a reader fetches their page at {base_url}/a/{guid}."""
     from xml.sax.saxutils import escape
+
+    def body(a: SyntheticArticle) -> str:
+        if a.guid in teasers:
+            return f"<description>{escape(a.paragraphs[0][:120])}</description>"
+        return f"<content:encoded><![CDATA[{a.html()}]]></content:encoded>"
 
     entries = "".join(
         f"<item><title>{escape(a.title)}</title><link>{base_url}/a/{a.guid}</link>"
-        f"<guid>{a.guid}</guid><pubDate>Sat, 12 Jul 2025 10:00:00 GMT</pubDate>"
-        f"<content:encoded><![CDATA[{a.html()}]]></content:encoded></item>"
+        f"<guid>{a.guid}</guid><pubDate>{pub_date}</pubDate>{body(a)}</item>"
         for a in items
     )
     return (

@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite docs/benchmarks.md with what each printed.
 
-    python bench/run_all.py [--only ingest briefs ...]
+    python bench/run_all.py [--only ingest briefs ...] [--soak-minutes 10]
 
 Each script runs in its own process, one after the other (they share this machine's cores).
 """
@@ -8,6 +8,7 @@ Each script runs in its own process, one after the other (they share this machin
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 BENCHES = {
     "ingest": "ingestion: article pipeline, refresh cycle, page extraction (issue: foundation)",
     "embedders": "the two local embedding models compared (issue: stories and briefs)",
@@ -24,16 +26,26 @@ BENCHES = {
     "broadcast": "Telegram delivery: paced and unlimited broadcast (issue: Telegram)",
     "slack": "Slack acknowledgement latency, answers per second, loss (issue: Slack)",
     "scale": "several processes on one PostgreSQL: delivery and ingest throughput (issue: scale-out)",
+    "soak": "ingest, questions and deliveries together, with injected faults: errors and RSS (issue 8: Soak)",
 }
 
 
-def run(name: str) -> tuple[str, float]:
+def run(name: str, options: list[str]) -> tuple[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / f"{name}.py")], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(REPO / "bench" / f"{name}.py"), *options],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     output = result.stdout.strip()
-    if result.returncode:
+    if (
+        name == "soak" and output
+    ):  # its figures come as JSON; the section shows them as the script prints them
+        from bench.soak import format_report
+
+        output = format_report(json.loads(output))
+    if result.returncode and not (name == "soak" and output):  # the soak exits 1 on FAIL, which it prints
         output += f"\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
     return output, time.perf_counter() - started
 
@@ -43,14 +55,15 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", choices=sorted(BENCHES), default=sorted(BENCHES, key=list(BENCHES).index)
     )
+    parser.add_argument("--soak-minutes", type=float, default=10.0, help="how long bench/soak.py runs")
     args = parser.parse_args()
     sections = []
     for name in args.only:
-        output, seconds = run(name)
+        options = ["--minutes", f"{args.soak_minutes:g}", "--json"] if name == "soak" else []
+        output, seconds = run(name, options)
         print(f"{name}: {seconds:.0f} s", flush=True)
-        sections.append(
-            f"## {name}\n\n{BENCHES[name]}. Command: `python bench/{name}.py`\n\n```\n{output}\n```\n"
-        )
+        command = " ".join([f"python bench/{name}.py", *options[:2]])
+        sections.append(f"## {name}\n\n{BENCHES[name]}. Command: `{command}`\n\n```\n{output}\n```\n")
     header = (
         "# Benchmark figures\n\n"
         f"Written by `python bench/run_all.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "

@@ -63,10 +63,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_bot(data_dir: Path, stub: SlackStub, port: int) -> subprocess.Popen[bytes]:
-    """`newsbrief run` in its own process, configured for Slack in HTTP mode against the stub."""
-    env = dict(os.environ)
-    env.update(
+def start_bot(
+    data_dir: Path,
+    stub: SlackStub,
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    stderr: int | None = None,
+) -> subprocess.Popen[bytes]:
+    """`newsbrief run` in its own process, configured for Slack in HTTP mode against the stub.
+
+    `env` adds or overrides settings (e.g. Telegram and an LLM for the soak); `stderr` may be a pipe.
+    """
+    environment = dict(os.environ)
+    environment.update(
         DATA_DIR=str(data_dir),
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -76,8 +86,9 @@ def start_bot(data_dir: Path, stub: SlackStub, port: int) -> subprocess.Popen[by
         LLM_BASE_URL="",
         LOG_LEVEL="WARNING",
     )
+    environment.update(env or {})
     command = [sys.executable, "-c", "from bot.cli import main; main()", "run", "--port", str(port)]
-    return subprocess.Popen(command, env=env, cwd=data_dir, preexec_fn=_bot_core)
+    return subprocess.Popen(command, env=environment, cwd=data_dir, preexec_fn=_bot_core, stderr=stderr)
 
 
 def _bot_core() -> None:

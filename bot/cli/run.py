@@ -25,8 +25,10 @@ def run_command(
     ),
 ) -> None:
     """Run the bot: scheduler, delivery, web server (/healthz, webhooks) and the configured chat adapters."""
+    from bot.memory import tune_allocator
     from bot.runner import ROLES, RunError, serve
 
+    tune_allocator()  # before any thread starts: a long-running process's memory stays flat
     with common.user_errors(RunError):
         if role not in ROLES:
             raise RunError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")

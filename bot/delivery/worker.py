@@ -335,7 +335,9 @@ class DeliveryWorker:
         seconds = max(seconds, 0.0)
         self.bucket.pause(seconds)
         # Every row this worker holds, not just this one: queued rows wait out the pause too, and a
-        # lease running out meanwhile would let another process send them as well.
+        # lease running out meanwhile would let another process send them as well. Rows already sent
+        # are let go only once recorded, hence the flush first.
+        self._flush()
         outbox.extend_lease(self.ctx, sorted(self._held | {item.id}), seconds + self.lease)
         log.info("429 for chat %s: waiting %.1f s", item.chat_id, seconds)
         await self._sleep(seconds)
