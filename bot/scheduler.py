@@ -39,6 +39,8 @@ async def run_job(name: str) -> None:
         return
     try:
         await job()
+    except asyncio.CancelledError:  # the scheduler stopping: not a failure, and the job gave its work back
+        log.info("scheduled job %r stopped before it finished", name)
     except Exception:  # one failed run must not unschedule the job
         log.exception("scheduled job %r failed", name)
 

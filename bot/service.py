@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from bot.context import Context
 from bot.fetch import Fetcher
@@ -75,8 +75,17 @@ async def ingest_due(
         return refused + await _ingest(ctx, sources, concurrency, on_report, index_passages)
     reports: list[SourceReport] = []
     while batch := _claim_sources(ctx, limit=concurrency * 4, lease=lease):
-        reports += await _ingest(ctx, batch, concurrency, on_report, index_passages)
+        try:
+            reports += await _ingest(ctx, batch, concurrency, on_report, index_passages)
+        except asyncio.CancelledError:  # stopped mid-round: the next process reads them at once
+            _release_sources(ctx, [source.id for source in batch])
+            raise
     return reports
+
+
+def _release_sources(ctx: Context, source_ids: list[int]) -> None:
+    with ctx.db.session() as session:
+        session.execute(update(Source).where(Source.id.in_(source_ids)).values(lease_until=None))
 
 
 def min_interval(ctx: Context) -> timedelta:

@@ -3,6 +3,7 @@ memory, and a good source ingested in the same run is unaffected."""
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import zlib
 from http.server import BaseHTTPRequestHandler
@@ -18,6 +19,7 @@ from bot.context import Context
 from bot.ingest import SourceReport
 from bot.service import ingest_due
 from storage.models import Article, Source
+from tests.servers.telegram_stub import until
 from tests.servers.web import Recorded, WebServer
 from tests.test_ingest import LAVROV_EN, rss
 
@@ -317,3 +319,19 @@ async def test_a_feed_whose_guids_all_repeat_stores_each_story_once(
     assert again.error is None and again.new == []
     repeated = [u for u in _stored_urls(ctx) if u and u.startswith("http://same.example/")]
     assert 1 <= len(repeated) <= len(bodies)
+
+
+async def test_an_ingest_round_stopped_midway_gives_its_sources_back_at_once(
+    ctx: Context, web_server: WebServer
+) -> None:
+    url = web_server.add("/slow.xml", rss([("t", "http://x.example/s", LAVROV_EN)]), trickle=1.0)
+    with ctx.db.session() as session:
+        source_id = add_source(session, location=url, kind="feed", actor="test").id
+    round_ = asyncio.create_task(ingest_due(ctx))
+    await until(lambda: web_server.requests_for("/slow.xml"))  # the read is under way
+    round_.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await round_
+    with ctx.db.session() as session:
+        source = session.get(Source, source_id)
+        assert source is not None and source.lease_until is None
