@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", description="chat model name")
     llm_timeout: float = Field(60.0, description="seconds for one LLM call")
     llm_max_retries: int = Field(2, description="retries of a failed LLM call, with backoff")
+    llm_cooldown: float = Field(
+        300.0,
+        description="seconds the LLM endpoint is left alone after 3 failed calls in a row "
+        "(briefs and answers go offline, marked, at once); 0 turns this off",
+    )
     llm_daily_token_budget: int = Field(0, description="LLM tokens per day; 0 means no limit")
     embedder: Literal["local", "remote", "none"] = Field("local", description="sentence embedder")
     embedding_model: str = Field(

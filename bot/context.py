@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from bot.breaker import Breaker
 from bot.config import Settings
 from bot.embed import Embedder, make_embedder
 from bot.fetch import Fetcher
@@ -80,6 +81,7 @@ class Context:
                 timeout=s.llm_timeout,
                 max_retries=s.llm_max_retries,
                 record=self._record_llm_call,
+                breaker=Breaker(cooldown=s.llm_cooldown) if s.llm_cooldown > 0 else None,
             )
         return self._llm
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from bot.breaker import Breaker
 from prompts import RenderedPrompt
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class LLM:
         json_mode: bool = True,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         if not base_url:
             raise LLMRequestError("LLM base URL is empty; set LLM_BASE_URL or use the offline summarizer")
@@ -129,6 +131,7 @@ class LLM:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self._api_key = api_key or KEYLESS_PLACEHOLDER
+        self.breaker = breaker
         self._record = record
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
@@ -146,6 +149,7 @@ class LLM:
 
     def chat_json(self, *, purpose: str, prompt: RenderedPrompt, schema: dict[str, Any]) -> dict[str, Any]:
         """Send `prompt`, return the reply's JSON object once it matches `schema`."""
+        self._check_breaker(purpose)
         started = time.perf_counter()
         client = self._sync_client()
         try:
@@ -163,6 +167,7 @@ class LLM:
         self, *, purpose: str, prompt: RenderedPrompt, schema: dict[str, Any]
     ) -> dict[str, Any]:
         """Async `chat_json`: the same request, checks and record, on `openai.AsyncOpenAI`."""
+        self._check_breaker(purpose)
         started = time.perf_counter()
         client = self._async_client()
         try:
@@ -180,6 +185,7 @@ class LLM:
         """Embed `texts` with the endpoint's `model` (POST /v1/embeddings), in input order."""
         if not texts:
             return []
+        self._check_breaker(EMBED_PURPOSE)
         started = time.perf_counter()
         try:
             response = self._sync_client().embeddings.create(
@@ -193,6 +199,7 @@ class LLM:
         """Async `embed`."""
         if not texts:
             return []
+        self._check_breaker(EMBED_PURPOSE)
         started = time.perf_counter()
         try:
             response = await self._async_client().embeddings.create(
@@ -334,7 +341,31 @@ class LLM:
         log.warning("%s", error)
         return error
 
+    def _check_breaker(self, purpose: str) -> None:
+        if self.breaker is None:
+            return
+        wait = self.breaker.wait_left()
+        if wait > 0:  # not logged: the warning went out once, when the breaker opened
+            raise LLMUnavailable(
+                f"{purpose}: LLM endpoint {self.endpoint} failed {self.breaker.failures} times in a row; "
+                f"not asked again for {wait:.0f} s"
+            )
+
+    def _track(self, outcome: Outcome) -> None:
+        if self.breaker is None:
+            return
+        if outcome in ("ok", "invalid"):  # an invalid reply is the model's fault, not the endpoint's
+            self.breaker.succeeded()
+        elif self.breaker.failed():
+            log.warning(
+                "LLM endpoint %s failed %d times in a row: briefs and answers go offline for %.0f s",
+                self.endpoint,
+                self.breaker.failures,
+                self.breaker.cooldown,
+            )
+
     def _emit(self, call: LLMCall) -> None:
+        self._track(call.outcome)
         log.debug(
             "llm call purpose=%s model=%s tokens=%d+%d latency_ms=%d outcome=%s",
             call.purpose,

@@ -171,6 +171,7 @@ def llm_settings(endpoint: Endpoint) -> dict[str, Any]:
         "llm_model": "stub-model",
         "llm_timeout": LLM_TIMEOUT,
         "llm_max_retries": 0,
+        "llm_cooldown": 0,  # the breaker off: every call meets the fault (the breaker's own test is below)
     }
 
 
@@ -267,6 +268,25 @@ async def test_due_briefs_go_out_marked_offline_while_the_llm_fails_and_use_it_a
         assert stories >= 2 and tagged == 0
         assert text.count(MODEL_SUMMARY[lang][0]) == stories
     assert failed_calls(ctx) == failed
+
+
+@pytest.mark.parametrize("fault", ["slow"])
+async def test_a_slow_endpoint_is_left_alone_after_three_timeouts_and_the_briefs_go_out_at_once(
+    fault: str,
+    endpoint: Endpoint,
+    brief_ctx: tuple[Context, FakeClock],
+    telegram_stub: TelegramStub,
+) -> None:
+    ctx, clock = brief_ctx
+    ctx.settings = ctx.settings.model_copy(update={"llm_cooldown": 300.0})
+    for chat, lang in ((201, "ar"), (202, "en"), (203, "ar"), (204, "en")):
+        subscribe_chat(ctx, chat, lang, "07:00")
+    await broadcast(ctx, clock, hours=1)
+    for chat, lang in ((201, "ar"), (202, "en"), (203, "ar"), (204, "en")):
+        stories, tagged = story_tags(received(telegram_stub, chat), lang)
+        assert stories >= 2 and tagged == stories
+    assert endpoint.chat_requests() == 3  # each of those cost LLM_TIMEOUT; the rest none
+    assert failed_calls(ctx) == ["timeout"] * 3
 
 
 # ---------------------------------------------------------------- questions in Slack

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import prompts
+from bot.breaker import Breaker
 from bot.llm import (
     LLM,
     LLMCall,
@@ -319,3 +320,83 @@ def test_the_stub_lists_its_models(openai_stub: OpenAIStub) -> None:
     with urllib.request.urlopen(openai_stub.base_url + "/v1/models", timeout=5) as response:
         listed = json.load(response)
     assert [model["id"] for model in listed["data"]] == openai_stub.models
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture
+def guarded(openai_stub: OpenAIStub, ticks: Ticks) -> Iterator[LLM]:
+    client = LLM(
+        base_url=openai_stub.base_url + "/v1",
+        model="stub-model",
+        max_retries=0,
+        breaker=Breaker(threshold=3, cooldown=300, clock=ticks),
+    )
+    yield client
+    client.close()
+
+
+def test_three_failures_in_a_row_keep_the_next_calls_from_the_endpoint_until_the_cooldown_ends(
+    guarded: LLM, openai_stub: OpenAIStub, ticks: Ticks, caplog: pytest.LogCaptureFixture
+) -> None:
+    openai_stub.push(*[Reply(status=503)] * 3, json.dumps(SUMMARY))
+    for _ in range(3):
+        with pytest.raises(LLMUnavailable):
+            summarize(guarded)
+    with pytest.raises(LLMUnavailable, match="failed 3 times in a row; not asked again for 300 s"):
+        summarize(guarded)
+    assert len(openai_stub.chat_requests()) == 3
+    assert sum("go offline for 300 s" in r.getMessage() for r in caplog.records) == 1
+    ticks.now += 301
+    assert summarize(guarded) == SUMMARY
+    assert len(openai_stub.chat_requests()) == 4
+
+
+def test_a_failed_probe_after_the_cooldown_opens_the_breaker_again(
+    guarded: LLM, openai_stub: OpenAIStub, ticks: Ticks
+) -> None:
+    openai_stub.push(*[Reply(status=503)] * 4)
+    for _ in range(3):
+        with pytest.raises(LLMUnavailable):
+            summarize(guarded)
+    ticks.now += 301
+    with pytest.raises(LLMUnavailable, match="503"):
+        summarize(guarded)
+    with pytest.raises(LLMUnavailable, match="not asked again"):
+        summarize(guarded)
+    assert len(openai_stub.chat_requests()) == 4
+
+
+def test_invalid_replies_are_the_models_fault_and_never_open_the_breaker(
+    guarded: LLM, openai_stub: OpenAIStub
+) -> None:
+    openai_stub.push(*["not json at all"] * 5)
+    for _ in range(5):
+        with pytest.raises(LLMOutputError):
+            summarize(guarded)
+    assert len(openai_stub.chat_requests()) == 5
+
+
+def test_a_success_resets_the_count_of_failures(guarded: LLM, openai_stub: OpenAIStub) -> None:
+    openai_stub.push(Reply(status=503), Reply(status=503), json.dumps(SUMMARY), Reply(status=503))
+    for expected in (LLMUnavailable, LLMUnavailable, None, LLMUnavailable):
+        if expected is None:
+            assert summarize(guarded) == SUMMARY
+        else:
+            with pytest.raises(expected):
+                summarize(guarded)
+    openai_stub.push(json.dumps(SUMMARY))
+    assert summarize(guarded) == SUMMARY  # two failures since the success: still closed
