@@ -1,4 +1,4 @@
-"""Run every benchmark and rewrite docs/benchmarks.md with what each printed.
+"""Run the benchmarks and write what each printed into docs/benchmarks.md, below its summary table.
 
     python bench/run_all.py [--only ingest briefs ...] [--soak-minutes 10]
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def run(name: str, options: list[str]) -> tuple[str, float]:
     return output, time.perf_counter() - started
 
 
+MARKER = "<!-- Below: raw output, written by bench/run_all.py; the summary above is kept as it is. -->"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -57,19 +61,31 @@ def main() -> None:
     )
     parser.add_argument("--soak-minutes", type=float, default=10.0, help="how long bench/soak.py runs")
     args = parser.parse_args()
-    sections = []
+    target = REPO / "docs" / "benchmarks.md"
+    summary, sections = split(target.read_text(encoding="utf-8") if target.exists() else "")
     for name in args.only:
         options = ["--minutes", f"{args.soak_minutes:g}", "--json"] if name == "soak" else []
         output, seconds = run(name, options)
         print(f"{name}: {seconds:.0f} s", flush=True)
         command = " ".join([f"python bench/{name}.py", *options[:2]])
-        sections.append(f"## {name}\n\n{BENCHES[name]}. Command: `{command}`\n\n```\n{output}\n```\n")
-    header = (
-        "# Benchmark figures\n\n"
-        f"Written by `python bench/run_all.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.machine()}, {platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores.\n\n"
-    )
-    (REPO / "docs" / "benchmarks.md").write_text(header + "\n".join(sections), encoding="utf-8")
+        sections[name] = (
+            f"## {name}\n\n{BENCHES[name]}. Command: `{command}`. Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+            f"on {platform.machine()}, Python {platform.python_version()}, {len(os.sched_getaffinity(0))} cores.\n\n"
+            f"```\n{output}\n```\n"
+        )
+    ordered = [sections[name] for name in BENCHES if name in sections]
+    target.write_text(f"{summary.rstrip()}\n\n{MARKER}\n\n" + "\n".join(ordered), encoding="utf-8")
+
+
+def split(text: str) -> tuple[str, dict[str, str]]:
+    """The hand-written summary, and the raw sections by bench name (only the benches rerun are replaced)."""
+    summary, _, raw = text.partition(MARKER)
+    sections: dict[str, str] = {}
+    for chunk in raw.split("\n## ")[1:]:
+        name = chunk.split("\n", 1)[0].strip()
+        if name in BENCHES:
+            sections[name] = "## " + chunk.strip() + "\n"
+    return summary or "# Benchmark figures\n", sections
 
 
 if __name__ == "__main__":
