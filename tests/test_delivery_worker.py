@@ -14,6 +14,7 @@ from bot.briefs import Member, StoryEntry, compose
 from bot.chat.telegram.sender import TelegramSender
 from bot.context import Context
 from bot.delivery import outbox
+from bot.delivery.outbox import Progress
 from bot.delivery.worker import ChatPacer, DeliveryWorker, Limits, TokenBucket
 from bot.subscriptions import list_subscriptions, subscribe
 from bot.summarize import Bullet, Summary
@@ -89,6 +90,19 @@ def queue_brief(ctx: Context, payload: dict[str, Any], chats: list[int]) -> list
 
 
 # ---------------------------------------------------------------- the outbox
+
+
+def test_older_progress_written_late_never_undoes_a_later_one(ctx: Context) -> None:
+    first, second = queue_brief(ctx, long_payload(3), [401, 402])
+    outbox.record_progress(
+        ctx, [Progress(first, 3, 3, True, ctx.now()), Progress(second, 2, 3, False, ctx.now())]
+    )
+    # Kept through a database blip, then written after the rows moved on:
+    outbox.record_progress(
+        ctx, [Progress(first, 2, 3, False, ctx.now()), Progress(second, 1, 3, False, ctx.now())]
+    )
+    rows = {r.id: (r.status, r.parts_sent) for r in deliveries(ctx)}
+    assert rows == {first: ("sent", 3), second: ("pending", 2)}
 
 
 def test_due_subscription_gets_one_row_written_before_sending(ctx: Context, clock: FakeClock) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -177,32 +177,44 @@ def brief_payload(ctx: Context, brief_id: int) -> dict[str, Any]:
 
 
 def record_progress(ctx: Context, updates: Sequence[Progress]) -> None:
-    """Write parts sent (and finished deliveries) in one transaction."""
+    """Write parts sent (and finished deliveries) in one transaction.
+
+    Rows are written in id order, as `extend_lease` locks them, so two writers on PostgreSQL cannot
+    deadlock; and a row's progress never goes back, so a late write of older progress (kept through a
+    database blip while the row was sent on) cannot undo a later one.
+    """
     if not updates:
         return
     latest: dict[int, Progress] = {}
     for item in updates:
-        latest[item.delivery_id] = item
-    rows: list[dict[str, Any]] = []
-    for item in latest.values():
-        row: dict[str, Any] = {
-            "id": item.delivery_id,
-            "parts_sent": item.parts_sent,
-            "parts_total": item.parts_total,
-        }
-        if item.done:
-            row.update(status="sent", sent_at=item.at, lease_until=None, last_error=None)
-        rows.append(row)
+        if item.delivery_id not in latest or item.parts_sent >= latest[item.delivery_id].parts_sent:
+            latest[item.delivery_id] = item
+    ahead = update(Delivery).where(
+        Delivery.id == bindparam("b_id"), Delivery.parts_sent <= bindparam("b_parts")
+    )
+    moved = ahead.values(parts_sent=bindparam("b_parts"), parts_total=bindparam("b_total"))
+    finished = moved.values(status="sent", sent_at=bindparam("b_at"), lease_until=None, last_error=None)
     with ctx.db.session() as session:
-        session.execute(update(Delivery), rows)
+        for key in sorted(latest):  # one statement per row keeps the id order for either kind
+            item = latest[key]
+            values = {"b_id": key, "b_parts": item.parts_sent, "b_total": item.parts_total}
+            if item.done:
+                session.execute(finished, {**values, "b_at": item.at})
+            else:
+                session.execute(moved, values)
 
 
-def extend_lease(ctx: Context, delivery_ids: Sequence[int], seconds: float) -> None:
+def extend_lease(ctx: Context, delivery_ids: Iterable[int], seconds: float) -> None:
     """Keep claimed rows while their sender waits (e.g. out a 429)."""
+    ids = sorted(set(delivery_ids))
     with ctx.db.session() as session:
+        if not ctx.db.is_sqlite:  # locked in id order, like record_progress: no deadlock between them
+            session.execute(
+                select(Delivery.id).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()
+            )
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(delivery_ids), Delivery.status == "sending")
+            .where(Delivery.id.in_(ids), Delivery.status == "sending")
             .values(lease_until=ctx.now() + timedelta(seconds=seconds))
         )
 

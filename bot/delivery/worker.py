@@ -335,10 +335,13 @@ class DeliveryWorker:
         seconds = max(seconds, 0.0)
         self.bucket.pause(seconds)
         # Every row this worker holds, not just this one: queued rows wait out the pause too, and a
-        # lease running out meanwhile would let another process send them as well. Rows already sent
-        # are let go only once recorded, hence the flush first.
-        self._flush()
-        outbox.extend_lease(self.ctx, sorted(self._held | {item.id}), seconds + self.lease)
+        # lease running out meanwhile would let another process send them as well. Rows sent but not yet
+        # recorded are still held in the database's eyes.
+        held = self._held | {item.id} | {progress.delivery_id for progress in self._pending}
+        try:
+            outbox.extend_lease(self.ctx, held, seconds + self.lease)
+        except Exception as error:  # best effort: a lease running out costs at most a repeat, never a loss
+            log.warning("leases not extended during a 429 pause: %s", describe_db_error(error))
         log.info("429 for chat %s: waiting %.1f s", item.chat_id, seconds)
         await self._sleep(seconds)
 
