@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,19 +189,32 @@ def record_progress(ctx: Context, updates: Sequence[Progress]) -> None:
     for item in updates:
         if item.delivery_id not in latest or item.parts_sent >= latest[item.delivery_id].parts_sent:
             latest[item.delivery_id] = item
-    ahead = update(Delivery).where(
-        Delivery.id == bindparam("b_id"), Delivery.parts_sent <= bindparam("b_parts")
+    done = bindparam("b_done", type_=Boolean)
+    table = cast(Table, Delivery.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.parts_sent <= bindparam("b_parts"))
+        .values(
+            parts_sent=bindparam("b_parts"),
+            parts_total=bindparam("b_total"),
+            status=case((done, "sent"), else_=table.c.status),
+            sent_at=case((done, bindparam("b_at")), else_=table.c.sent_at),
+            lease_until=case((done, None), else_=table.c.lease_until),
+            last_error=case((done, None), else_=table.c.last_error),
+        )
     )
-    moved = ahead.values(parts_sent=bindparam("b_parts"), parts_total=bindparam("b_total"))
-    finished = moved.values(status="sent", sent_at=bindparam("b_at"), lease_until=None, last_error=None)
+    rows = [
+        {
+            "b_id": key,
+            "b_parts": item.parts_sent,
+            "b_total": item.parts_total,
+            "b_done": item.done,
+            "b_at": item.at,
+        }
+        for key, item in sorted(latest.items())  # id order, as extend_lease locks them
+    ]
     with ctx.db.session() as session:
-        for key in sorted(latest):  # one statement per row keeps the id order for either kind
-            item = latest[key]
-            values = {"b_id": key, "b_parts": item.parts_sent, "b_total": item.parts_total}
-            if item.done:
-                session.execute(finished, {**values, "b_at": item.at})
-            else:
-                session.execute(moved, values)
+        session.execute(statement, rows)  # one executemany, run in list order
 
 
 def extend_lease(ctx: Context, delivery_ids: Iterable[int], seconds: float) -> None:
