@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import update
 
 from bot.context import Context
 from bot.fetch import Fetcher
@@ -23,11 +23,11 @@ from bot.ingest import (
     record_failure,
     record_success,
 )
-from bot.qa.index import index_articles, index_new_articles
+from bot.qa.index import index_missing, index_new_articles
 from bot.sources.model import RawItem
 from storage import queries
 from storage.db import describe_db_error, is_transient, retry_transient
-from storage.models import Article, Passage, Source
+from storage.models import Source
 
 log = logging.getLogger(__name__)
 
@@ -252,21 +252,16 @@ def index_stragglers(ctx: Context, *, limit: int = INDEX_CATCH_UP) -> int:
     Articles younger than INDEX_GRACE are left to the ingest that stored them, so two indexers never
     write the same article's passages.
     """
-    cutoff = ctx.now() - INDEX_GRACE
-    query = (
-        select(Article.id)
-        .where(Article.duplicate_of.is_(None), Article.fetched_at < cutoff)
-        .where(~exists().where(Passage.article_id == Article.id))
-        .order_by(Article.id.desc())
-        .limit(limit)
-    )
     with ctx.db.session() as session:
-        ids = list(session.scalars(query))
-        if not ids:
-            return 0
-        written = index_articles(session, ids, ctx.embedder(), classifier=ctx.classifier())
+        written = index_missing(
+            session,
+            ctx.embedder(),
+            classifier=ctx.classifier(),
+            stored_before=ctx.now() - INDEX_GRACE,
+            limit=limit,
+        )
     if written:
-        log.info("indexed %d passage(s) of %d article(s) left unindexed", written, len(ids))
+        log.info("indexed %d passage(s) of articles left unindexed", written)
     return written
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bot.embed import Embedder, EmbedError, to_blob
@@ -137,16 +138,25 @@ def _lead(text: str) -> str:
 
 
 def index_missing(
-    session: Session, embedder: Embedder, *, classifier: ThreadClassifier | None = None, batch: int = 200
+    session: Session,
+    embedder: Embedder,
+    *,
+    classifier: ThreadClassifier | None = None,
+    batch: int = 200,
+    stored_before: datetime | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Index every original article that has no passages yet (a catch-up after an upgrade).
+    """Index original articles that have no passages yet (a catch-up after an upgrade or a cut-short
+    ingest): all of them, or those stored before `stored_before`, newest first, at most `limit`.
 
     Articles go in batches, each flushed and then let go, so a large archive is caught up in bounded memory.
     """
-    indexed = select(Passage.article_id).distinct()
-    missing = list(
-        session.scalars(select(Article.id).where(Article.duplicate_of.is_(None), Article.id.not_in(indexed)))
+    query = select(Article.id).where(
+        Article.duplicate_of.is_(None), ~exists().where(Passage.article_id == Article.id)
     )
+    if stored_before is not None:
+        query = query.where(Article.fetched_at < stored_before)
+    missing = list(session.scalars(query.order_by(Article.id.desc()).limit(limit)))
     written = 0
     for start in range(0, len(missing), batch):
         written += index_articles(session, missing[start : start + batch], embedder, classifier=classifier)
