@@ -20,6 +20,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any, Literal
 
 import uvicorn
@@ -30,10 +31,9 @@ from bot.delivery import outbox
 from bot.delivery.worker import DeliveryWorker
 from bot.leader import AlreadyRunning, Leadership, hold_sqlite
 from bot.metrics import process_identity
-from bot.qa.index import index_missing
 from bot.ratelimit import RedisBucket, SharedBucket, bucket_name
 from bot.scheduler import build_scheduler, default_jobs
-from bot.service import ingest_due
+from bot.service import index_stragglers, ingest_due
 from bot.web import create_web_app, database_health
 from storage.models import Source
 
@@ -229,11 +229,7 @@ def release_source_leases(ctx: Context) -> int:
 
 def index_unindexed(ctx: Context) -> int:
     """Passages for the articles a killed process stored but had not indexed yet (a separate transaction)."""
-    with ctx.db.session() as session:
-        written = index_missing(session, ctx.embedder(), classifier=ctx.classifier())
-    if written:
-        log.info("indexed %d passage(s) of articles a previous process left unindexed", written)
-    return written
+    return index_stragglers(ctx, grace=timedelta(0), limit=None)
 
 
 async def _serve(

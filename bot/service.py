@@ -246,18 +246,20 @@ def _save_items(
     return originals
 
 
-def index_stragglers(ctx: Context, *, limit: int = INDEX_CATCH_UP) -> int:
-    """Index articles stored a while ago whose indexing was cut short; the number of passages written.
+def index_stragglers(
+    ctx: Context, *, grace: timedelta = INDEX_GRACE, limit: int | None = INDEX_CATCH_UP
+) -> int:
+    """Index articles stored over `grace` ago whose indexing was cut short; the number of passages written.
 
-    Articles younger than INDEX_GRACE are left to the ingest that stored them, so two indexers never
-    write the same article's passages.
+    Younger articles are left to the ingest that stored them, so two indexers never write the same
+    article's passages (a lone process, e.g. on SQLite at start, may pass no grace).
     """
     with ctx.db.session() as session:
         written = index_missing(
             session,
             ctx.embedder(),
             classifier=ctx.classifier(),
-            stored_before=ctx.now() - INDEX_GRACE,
+            stored_before=ctx.now() - grace,
             limit=limit,
         )
     if written:
