@@ -63,10 +63,8 @@ def budget_text(status: BudgetStatus) -> str:
 
 def as_part(platform: str, text: str) -> Any:
     """`text` as one message part of `platform` (Telegram HTML; a Slack message with escaped text)."""
-    if platform == "telegram":
-        return html.escape(text, quote=False)
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return {"text": escaped}
+    escaped = html.escape(text, quote=False)  # Telegram HTML and Slack mrkdwn escape the same three
+    return escaped if platform == "telegram" else {"text": escaped}
 
 
 async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
