@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,31 @@ def test_bullet_sentences_are_quoted_exactly_from_their_article(folder: Path) ->
         assert row["lang"] in LANGS, row
         assert row["article_id"] in texts, row
         assert row["sentence"] in texts[row["article_id"]], row
+
+
+def _fold(text: str) -> str:
+    """Case- and Arabic-spelling-insensitive form, the way answers are scored (DEVSET.md)."""
+    text = re.sub("[\u064b-\u0652\u0640]", "", text.lower())
+    text = re.sub("[أإآ]", "ا", text)
+    return text.replace("ة", "ه").replace("ى", "ي")
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
+def test_every_answer_is_written_in_one_of_its_articles(folder: Path) -> None:
+    texts = {a["id"]: _fold(a["text"]) for a in _rows(folder / "articles.jsonl")}
+    for question in _rows(folder / "questions.jsonl"):
+        if question["refuse"]:
+            continue
+        forms = [_fold(form) for form in question["answer_any"]]
+        assert any(form in texts[article_id] for article_id in question["article_ids"] for form in forms), (
+            question["id"]
+        )
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
+def test_near_duplicate_groups_have_at_least_two_articles(folder: Path) -> None:
+    groups: dict[str, int] = {}
+    for article in _rows(folder / "articles.jsonl"):
+        if article["near_dup"] is not None:
+            groups[article["near_dup"]] = groups.get(article["near_dup"], 0) + 1
+    assert all(size >= 2 for size in groups.values()), groups
