@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 BENCHES = {
+    "startup": "start-up of commands beside `import typer`, cold and warm ask (issue 13: speed a user feels)",
     "ingest": "ingestion: article pipeline, refresh cycle, page extraction (issue: foundation)",
     "embedders": "the two local embedding models compared (issue: stories and briefs)",
     "briefs": "clustering, offline briefs, LLM economy (issue: stories and briefs)",

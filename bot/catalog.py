@@ -7,18 +7,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bot.context import Context
-from bot.ingest import ArticlePipeline, complete_items, read_source, thread_links
-from bot.sources.feeds import FeedError
-from bot.sources.opml import OpmlEntry, export_opml, parse_opml
 from bot.sources.urls import canonical_url, is_http_url
-from bot.text.lang import detect_language
 from bot.threads import ThreadDef, load_threads
+
+if TYPE_CHECKING:  # the readers load when a source is read, so listing and seeding start fast
+    from bot.context import Context
 from storage import queries
 from storage.models import Article, ArticleThread, Setting, Source, Thread
 
@@ -87,6 +85,9 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
 
     At the source cap it refuses before reading: the source could not be added anyway.
     """
+    from bot.ingest import ArticlePipeline, complete_items, read_source
+    from bot.text.lang import detect_language
+
     with ctx.db.session() as session:
         check_capacity(session, ctx.settings.max_sources)
     location = normalize_location(location)
@@ -110,6 +111,9 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
 
 async def detect_kind(ctx: Context, location: str) -> str:
     """'file', 'feed' or 'url', reading an http(s) location once."""
+    from bot.ingest import read_source
+    from bot.sources.feeds import FeedError
+
     kind = source_kind(location)
     if kind == "file":
         return kind
@@ -245,6 +249,8 @@ def import_opml(
     Returns the added sources and (location, why) for each one skipped: already followed, invalid,
     or beyond the source cap (a SourceLimitError).
     """
+    from bot.sources.opml import parse_opml
+
     added: list[Source] = []
     skipped: list[tuple[str, CatalogError]] = []
     for entry in parse_opml(content):
@@ -266,6 +272,8 @@ def import_opml(
 
 
 def export_sources(session: Session) -> str:
+    from bot.sources.opml import OpmlEntry, export_opml
+
     sources = session.scalars(select(Source).where(Source.kind != "url").order_by(Source.id)).all()
     return export_opml(
         [OpmlEntry(url=s.location, title=s.name or s.location, category=None) for s in sources]
@@ -300,6 +308,8 @@ def remove_thread(session: Session, thread_id: str, *, actor: str) -> None:
 
 def reclassify(ctx: Context, *, thread_id: str | None = None) -> int:
     """Place every stored original article in the current threads; returns the links written."""
+    from bot.ingest import thread_links
+
     classifier = ctx.classifier()
     written = 0
     with ctx.db.session() as session:

@@ -6,18 +6,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from bot.breaker import Breaker
 from bot.config import Settings
-from bot.embed import Embedder, make_embedder
-from bot.fetch import Fetcher
-from bot.llm import LLM, LLMCall
 from bot.metrics import Metrics
-from bot.threads import ThreadClassifier, ThreadDef
 from storage.db import Database
 from storage.models import LLMCallLog, Thread
+
+if TYPE_CHECKING:  # the clients load on first use, so a command that needs none of them starts fast
+    from bot.embed import Embedder
+    from bot.fetch import Fetcher
+    from bot.llm import LLM, LLMCall
+    from bot.threads import ThreadClassifier
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class Context:
             ).one()
             key = (int(version[0]), version[1])
             if self._classifier is None or self._classifier[0] != key:
+                from bot.threads import ThreadClassifier, ThreadDef
+
                 rows = session.scalars(
                     select(Thread).where(Thread.active.is_(True)).order_by(Thread.id)
                 ).all()
@@ -74,6 +78,9 @@ class Context:
         if not s.llm_enabled or self.over_token_budget():
             return None
         if self._llm is None:
+            from bot.breaker import Breaker
+            from bot.llm import LLM
+
             self._llm = LLM(
                 base_url=s.llm_base_url,
                 api_key=s.llm_api_key.get_secret_value() or "none",
@@ -127,6 +134,8 @@ class Context:
     def embedder(self) -> Embedder:
         """The sentence embedder chosen by EMBEDDER / EMBEDDING_MODEL, loaded once per process."""
         if self._embedder is None:
+            from bot.embed import make_embedder
+
             s = self.settings
             kind = "remote" if s.embedding_model else s.embedder
             llm = self.llm() if kind == "remote" else None
@@ -138,6 +147,8 @@ class Context:
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from the settings (use as an async context manager)."""
+        from bot.fetch import Fetcher
+
         s = self.settings
         return Fetcher(
             timeout=s.fetch_timeout,

@@ -13,7 +13,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 from bot.text.normalize import tokens
 
@@ -44,6 +43,8 @@ def fingerprint(text: str) -> Fingerprint:
     """The exact hash and MinHash signature of an article's normalized text."""
     words = tokens(text)
     content_hash = hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+    from datasketch import MinHash  # its package import pulls in scipy: only commands that ingest pay it
+
     minhash = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=_permutations(), scheme=SCHEME)
     minhash.update_batch(_shingle_hashes(words).tolist())
     return Fingerprint(content_hash, np.asarray(minhash.hashvalues, dtype=np.uint32))
@@ -66,6 +67,8 @@ def _identity(value: int) -> int:
 
 @functools.cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash
+
     # Computing the permutations costs more than hashing a short article; they depend only on the seed.
     permutations: tuple[np.ndarray, np.ndarray] = MinHash(
         num_perm=NUM_PERM, seed=7, scheme=SCHEME

@@ -15,13 +15,14 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-import openai
 
 from bot.breaker import Breaker
 from prompts import RenderedPrompt
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ class LLM:
 
     def chat_json(self, *, purpose: str, prompt: RenderedPrompt, schema: dict[str, Any]) -> dict[str, Any]:
         """Send `prompt`, return the reply's JSON object once it matches `schema`."""
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         self._check_breaker(purpose)
         started = time.perf_counter()
         client = self._sync_client()
@@ -167,6 +170,8 @@ class LLM:
         self, *, purpose: str, prompt: RenderedPrompt, schema: dict[str, Any]
     ) -> dict[str, Any]:
         """Async `chat_json`: the same request, checks and record, on `openai.AsyncOpenAI`."""
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         self._check_breaker(purpose)
         started = time.perf_counter()
         client = self._async_client()
@@ -183,6 +188,8 @@ class LLM:
 
     def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
         """Embed `texts` with the endpoint's `model` (POST /v1/embeddings), in input order."""
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         if not texts:
             return []
         self._check_breaker(EMBED_PURPOSE)
@@ -197,6 +204,8 @@ class LLM:
 
     async def aembed(self, texts: list[str], *, model: str) -> list[list[float]]:
         """Async `embed`."""
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         if not texts:
             return []
         self._check_breaker(EMBED_PURPOSE)
@@ -224,11 +233,15 @@ class LLM:
 
     # Clients are built on first use: constructing an LLM opens nothing.
     def _sync_client(self) -> openai.OpenAI:
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         if self._sync is None:
             self._sync = openai.OpenAI(**self._client_options())
         return self._sync
 
     def _async_client(self) -> openai.AsyncOpenAI:
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         if self._async is None:
             self._async = openai.AsyncOpenAI(**self._client_options())
         return self._async
@@ -317,6 +330,8 @@ class LLM:
         return [[float(v) for v in vec] for vec in vectors]
 
     def _failure(self, purpose: str, model: str, started: float, exc: Exception) -> LLMError:
+        import openai  # loaded on first use: most commands never talk to an LLM
+
         where = f"LLM endpoint {self.endpoint}"
         error: LLMError
         if isinstance(exc, openai.APITimeoutError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -120,11 +122,24 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the Alembic migrations up to `revision`."""
+        if revision == "head" and self._at_head():
+            return  # every start migrates: the common case must not pay for loading Alembic
         from alembic import command
 
         with self.engine.begin() as connection:
             config = alembic_config(connection)
             command.upgrade(config, revision)
+
+    def _at_head(self) -> bool:
+        """Whether the database is at the newest shipped revision, read without Alembic."""
+        try:
+            with self.engine.connect() as connection:
+                current = (
+                    connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+                )
+        except DBAPIError:  # a new database: no version table yet
+            return False
+        return current == [head_revision()]
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -134,6 +149,27 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*["\']?([\w-]+)["\']?', re.M)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The one revision no other shipped migration builds on (the tree has a single head)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (resources.files("storage") / "migrations" / "versions").iterdir():
+        if not path.name.endswith(".py"):
+            continue
+        found = dict((key, value) for key, value in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            parents.add(found.get("down_revision", "None"))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
 
 
 def alembic_config(connection: Any = None) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli import common
-from storage import queries
-from storage.models import Article
+
+if TYPE_CHECKING:
+    from storage.models import Article
 
 app = typer.Typer(help="The stored articles.", no_args_is_help=True)
 
@@ -37,6 +38,8 @@ def list_articles(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Newest articles first, with their language and threads."""
+    from storage import queries
+
     with common.context().db.session() as session:
         rows = [article_summary(a) for a in queries.articles(session, thread=thread or None, limit=limit)]
     if as_json:
@@ -50,6 +53,8 @@ def list_articles(
 @app.command("show")
 def show(article_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One article: its metadata, threads with evidence, and text."""
+    from storage.models import Article
+
     with common.context().db.session() as session:
         article = session.get(Article, article_id)
         if article is None:

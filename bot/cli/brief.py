@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from bot.briefing import build_brief, parse_since
-from bot.briefs import BriefError, render_markdown, render_text
 from bot.cli import common
 
 
@@ -17,6 +15,9 @@ def brief_command(
     markdown: bool = typer.Option(False, "--markdown", help="print Markdown instead of plain text"),
 ) -> None:
     """Build, store and print a thread's brief of the stories new since --since."""
+    from bot.briefing import build_brief, parse_since
+    from bot.briefs import BriefError, render_markdown, render_text
+
     ctx = common.context()
     with common.user_errors(BriefError):
         when = parse_since(since, now=ctx.now()) if since else None

@@ -7,19 +7,21 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from bot.app import build_context, configure_logging
-from bot.config import Settings
-from bot.context import Context
+if TYPE_CHECKING:  # `--help` and argument errors must not wait for the database layer to load
+    from bot.config import Settings
+    from bot.context import Context
 
 _state: dict[str, Any] = {}
 
 
 def settings() -> Settings:
     if "settings" not in _state:
+        from bot.config import Settings
+
         _state["settings"] = Settings()
     settings: Settings = _state["settings"]
     return settings
@@ -28,6 +30,8 @@ def settings() -> Settings:
 def context() -> Context:
     """The application context, built on first use by a command."""
     if "context" not in _state:
+        from bot.app import build_context, configure_logging
+
         configure_logging(settings(), quiet=True)
         _state["context"] = build_context(settings())
     ctx: Context = _state["context"]

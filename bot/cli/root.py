@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,15 +12,17 @@ from bot.cli.ask import ask_command
 from bot.cli.brief import brief_command
 from bot.cli.common import emit_json
 from bot.cli.run import deliver_command, run_command, subscriptions_app
-from bot.ingest import SourceReport
-from bot.service import ingest_due
-from storage import queries
+
+if TYPE_CHECKING:
+    from bot.ingest import SourceReport
 
 app = typer.Typer(
     name="newsbrief",
     help="Arabic and English news briefs on Russia–DPRK and Saudi–Russia relations.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: rich would double the start-up of `--help` and of every argument error.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(sources.app, name="sources")
@@ -70,6 +71,10 @@ def ingest_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Fetch every source that is due, once, and print what came in."""
+    import asyncio
+
+    from storage import queries
+
     ctx = common.context()
     if force:  # lifting the per-source fetch cap is an admin decision: on the record
         with ctx.db.session() as session:
@@ -93,6 +98,8 @@ def ingest_command(
 async def _ingest_with_progress(
     ctx: object, source_ids: list[int], *, every: bool, force: bool, quiet: bool
 ) -> list[SourceReport]:
+    from bot.service import ingest_due
+
     options: dict[str, Any] = {"source_ids": source_ids or None, "every": every, "force": force}
     if quiet or not common.is_terminal():
         return await ingest_due(ctx, **options)  # type: ignore[arg-type]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 
-from bot.app import configure_logging
 from bot.cli import common
 from bot.cli.common import emit_json
-from bot.context import Context
-from bot.subscriptions import list_subscriptions
+
+if TYPE_CHECKING:
+    from bot.context import Context
 
 subscriptions_app = typer.Typer(help="Chat subscriptions to daily briefs.", no_args_is_help=True)
 
@@ -25,6 +25,9 @@ def run_command(
     ),
 ) -> None:
     """Run the bot: scheduler, delivery, web server (/healthz, webhooks) and the configured chat adapters."""
+    import asyncio
+
+    from bot.app import configure_logging
     from bot.memory import tune_allocator
     from bot.runner import ROLES, RunError, serve
 
@@ -42,6 +45,8 @@ def deliver_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Build the due briefs, write their outbox rows, and send everything pending once."""
+    import asyncio
+
     from bot.delivery.outbox import enqueue_due
 
     ctx = common.context()
@@ -78,6 +83,8 @@ def subscriptions_list(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """The active subscriptions and their next due time (UTC)."""
+    from bot.subscriptions import list_subscriptions
+
     ctx = common.context()
     with ctx.db.session() as session:
         views = list_subscriptions(session, platform=platform)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
 
-from bot import catalog
-from bot.catalog import CatalogError
 from bot.cli import common
-from bot.fetch import FetchError
-from bot.sources.feeds import FeedError
-from bot.sources.opml import OpmlError
-from bot.sources.pages import ExtractionError
 
 app = typer.Typer(help="The sources followed, and their health.", no_args_is_help=True)
-ERRORS = (CatalogError, FetchError, FeedError, ExtractionError, OpmlError, OSError)
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """The failures a person can act on, shown as one line; the readers load only when a source is read."""
+    from bot import catalog
+    from bot.fetch import FetchError
+    from bot.sources.feeds import FeedError
+    from bot.sources.opml import OpmlError
+    from bot.sources.pages import ExtractionError
+
+    return (catalog.CatalogError, FetchError, FeedError, ExtractionError, OpmlError, OSError)
 
 
 @app.command("add")
@@ -27,8 +30,12 @@ def add(
     kind: str = typer.Option("", "--kind", help="feed, url or file (default: detected by reading it)"),
 ) -> None:
     """Add a source after reading it once, and print a preview."""
+    import asyncio
+
+    from bot import catalog
+
     ctx = common.context()
-    with common.user_errors(*ERRORS):
+    with common.user_errors(*errors()):
         preview = asyncio.run(catalog.preview_source(ctx, location, kind=kind or None))
         with ctx.db.session() as session:
             source = catalog.add_source(
@@ -49,6 +56,8 @@ def add(
 @app.command("list")
 def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Every source with its health: last success, last error, error count, articles."""
+    from bot import catalog
+
     ctx = common.context()
     with ctx.db.session() as session:
         health = [h.to_dict() for h in catalog.source_health(session)]
@@ -69,7 +78,9 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON"
 @app.command("remove")
 def remove(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Stop following a source (its articles stay)."""
-    with common.user_errors(*ERRORS), common.context().db.session() as session:
+    from bot import catalog
+
+    with common.user_errors(*errors()), common.context().db.session() as session:
         removed = catalog.remove_source(session, source, actor=common.actor())
         typer.echo(f"removed source {removed.id}: {removed.location}")
 
@@ -77,7 +88,9 @@ def remove(source: str = typer.Argument(..., help="source id or location")) -> N
 @app.command("pause")
 def pause(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Stop checking a source until it is resumed."""
-    with common.user_errors(*ERRORS), common.context().db.session() as session:
+    from bot import catalog
+
+    with common.user_errors(*errors()), common.context().db.session() as session:
         changed = catalog.set_paused(session, source, paused=True, actor=common.actor())
         typer.echo(f"paused source {changed.id}")
 
@@ -85,7 +98,9 @@ def pause(source: str = typer.Argument(..., help="source id or location")) -> No
 @app.command("resume")
 def resume(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Check a paused source again (its error count starts over)."""
-    with common.user_errors(*ERRORS), common.context().db.session() as session:
+    from bot import catalog
+
+    with common.user_errors(*errors()), common.context().db.session() as session:
         changed = catalog.set_paused(session, source, paused=False, actor=common.actor())
         typer.echo(f"resumed source {changed.id}")
 
@@ -93,8 +108,10 @@ def resume(source: str = typer.Argument(..., help="source id or location")) -> N
 @app.command("import")
 def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
     """Add every feed listed in an OPML file."""
+    from bot import catalog
+
     ctx = common.context()
-    with common.user_errors(*ERRORS):
+    with common.user_errors(*errors()):
         content = path.read_bytes()
         with ctx.db.session() as session:
             added, skipped = catalog.import_opml(
@@ -111,6 +128,8 @@ def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
 @app.command("export")
 def export(output: Path | None = typer.Option(None, "--output", "-o", help="write to a file")) -> None:
     """Print the feeds followed as OPML."""
+    from bot import catalog
+
     with common.context().db.session() as session:
         opml = catalog.export_sources(session)
     if output:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from sqlalchemy import select
 
-from bot.briefing import cluster_pending, story_overview
 from bot.cli import common
-from storage.models import Story
 
 app = typer.Typer(help="Stories: one event as several outlets covered it.", no_args_is_help=True)
 
@@ -21,6 +18,11 @@ def list_stories(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Stories, most recently updated first, with their member and outlet counts."""
+    from sqlalchemy import select
+
+    from bot.briefing import cluster_pending, story_overview
+    from storage.models import Story
+
     ctx = common.context()
     cluster_pending(ctx)
     with ctx.db.session() as session:
@@ -48,6 +50,9 @@ def _row(overview: dict[str, Any]) -> dict[str, Any]:
 @app.command("show")
 def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One story: its member articles, outlets, first and last report, entities and figures."""
+    from bot.briefing import cluster_pending, story_overview
+    from storage.models import Story
+
     ctx = common.context()
     cluster_pending(ctx)
     with ctx.db.session() as session:

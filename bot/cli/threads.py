@@ -6,11 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot import catalog
-from bot.catalog import CatalogError
 from bot.cli import common
-from bot.threads import ThreadDefinitionError, load_threads
-from storage import queries
 
 app = typer.Typer(help="The news threads and their entities.", no_args_is_help=True)
 
@@ -18,6 +14,8 @@ app = typer.Typer(help="The news threads and their entities.", no_args_is_help=T
 @app.command("list")
 def list_threads(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """The active threads."""
+    from storage import queries
+
     with common.context().db.session() as session:
         rows = [
             {
@@ -37,6 +35,10 @@ def list_threads(as_json: bool = typer.Option(False, "--json", help="print JSON"
 @app.command("add")
 def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as seeds/threads.toml")) -> None:
     """Add or replace threads from a TOML file, then place stored articles in them."""
+    from bot import catalog
+    from bot.catalog import CatalogError
+    from bot.threads import ThreadDefinitionError, load_threads
+
     ctx = common.context()
     with common.user_errors(ThreadDefinitionError, CatalogError, OSError):
         threads = load_threads(path)
@@ -51,6 +53,9 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as se
 @app.command("remove")
 def remove(thread_id: str) -> None:
     """Retire a thread (its history stays)."""
+    from bot import catalog
+    from bot.catalog import CatalogError
+
     with common.user_errors(CatalogError), common.context().db.session() as session:
         catalog.remove_thread(session, thread_id, actor=common.actor())
     typer.echo(f"thread {thread_id} retired")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from courlan import normalize_url
-
 # courlan already drops utm_*, fbclid, gclid, mc_cid, mc_eid, yclid, ref, source, ...; these are the
 # news-site trackers it does not know.
 _EXTRA_TRACKERS = re.compile(r"^(?:wt_mc|wt_zmc|ocid|cmpid|ncid|smid|sr_share|at_[a-z]+|__twitter_\w+|ito)$")
@@ -42,6 +40,8 @@ def redacted(url: str) -> str:
 def canonical_url(url: str) -> str:
     """The key form of an http(s) URL: lower-case scheme and host, no default port, fragment,
     tracking parameters or AMP marker, remaining query parameters sorted."""
+    from courlan import normalize_url  # with its network stack: only when a URL is stored
+
     if not is_http_url(url):
         raise InvalidUrl(f"not an absolute http(s) URL: {url[:200]!r}")
     try:
