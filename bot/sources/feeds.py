@@ -66,7 +66,7 @@ def parse_feed(
         raise FeedError(f"{where}: the answer is empty, not a feed")
     if len(content) > max_bytes:
         raise FeedError(f"{where}: the feed is {len(content):,} bytes, more than the {max_bytes:,} allowed")
-    data = to_utf8_xml(content, content_type=content_type)
+    data = to_utf8_xml(content, content_type=content_type, url=url)
     _refuse_entity_declarations(data, where)
     # A BytesIO, never bytes or str: feedparser treats a str as a URL or path to open.
     # No charset in the Content-Type: the bytes are UTF-8 now, whatever the prolog said before.
