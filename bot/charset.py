@@ -288,17 +288,16 @@ def _stray_as_cp1252(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("newsbrief-cp1252", _stray_as_cp1252)
 
 
-def _detected(content: bytes, url: str | None) -> list[str]:
+def _detected(content: bytes, url: str | None) -> Iterator[str]:
+    """Firefox's guess, then charset-normalizer's candidates (computed only if the guess is refused)."""
     sample = content[:_DETECT_SCAN]
-    found: list[str] = []
     guess = codec_name(chardetng_py.detect(sample, allow_utf8=False, tld=_tld(url)))
     if guess:
-        found.append(guess)
+        yield guess
     for match in charset_normalizer.from_bytes(sample):
         codec = codec_name(match.encoding)
-        if codec and codec not in found:
-            found.append(codec)
-    return found
+        if codec and codec != guess:
+            yield codec
 
 
 def _tld(url: str | None) -> bytes | None:
