@@ -342,6 +342,7 @@ _FOREIGN_MIN_SHARE = 0.8
 # An accented capital straight after a lower-case letter ("ÇáÚÑÈíÉ", Arabic read as Latin).
 _CAMEL = re.compile(r"(?<=[a-z\u00df-\u00ff])[\u00c0-\u00de]")
 _CAMEL_MAX_SHARE = 0.1
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def misdecoded(text: str, codec: str) -> str | None:
@@ -375,7 +376,7 @@ def _utf8_read_as_single_bytes(text: str, codec: str) -> bool:
     if len(found) < 2:
         return False
     in_sequences = sum(len(span) for span in found if _is_utf8(span, codec))
-    non_ascii = sum(1 for c in text if ord(c) > 0x7F)
+    non_ascii = len(_NON_ASCII.findall(text))
     return in_sequences >= 0.5 * non_ascii
 
 
