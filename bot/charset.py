@@ -37,6 +37,7 @@ import charset_normalizer
 Method = Literal[
     "bom",
     "xml-utf16",
+    "nul-pattern",
     "utf-8",
     "declared",
     "http",
@@ -74,7 +75,6 @@ _SUPERSETS = {
     "gbk": "gb18030",
     "euc_kr": "cp949",
     "big5": "big5hkscs",
-    "shift_jis": "cp932",
 }
 # WHATWG names (chardetng answers with them) that Python spells differently.
 _WHATWG_NAMES = {"iso-8859-8-i": "iso8859-8", "x-mac-cyrillic": "mac-cyrillic", "windows-874": "cp874"}
@@ -121,13 +121,15 @@ def decode_body(
     `declared` is a charset label from elsewhere (it goes first), `content_type` a raw Content-Type
     header, `url` where the body came from (its top-level domain is a hint for detection).
     """
-    early = _strip_bom(content) or _xml_utf16(content)
+    early = _strip_bom(content) or _xml_utf16(content) or _utf16_by_nuls(content)
     if early is not None:
         return early
     try:
-        return Decoded(content.decode("utf-8"), "utf-8", "utf-8")
+        text = content.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        return _iso2022(content) or Decoded(text, "utf-8", "utf-8")
     rejected: list[str] = []
     first: Decoded | None = None
     for candidate, measure in _candidates(content, declared, content_type, url):
@@ -197,6 +199,46 @@ def _xml_utf16(content: bytes) -> Decoded | None:
     return None
 
 
+def _utf16_by_nuls(content: bytes) -> Decoded | None:
+    """UTF-16 or UTF-32 with no BOM, told by where the NUL bytes of its ASCII characters fall.
+
+    NULs are valid UTF-8, so such text would otherwise pass for UTF-8; no page or feed has them.
+    """
+    head = content[:_NUL_SCAN]
+    if b"\x00" not in head or len(head) < 8:
+        return None
+    share = [column.count(0) / len(column) for column in (head[i::4] for i in range(4))]
+    for codec, zeros in _NUL_COLUMNS:
+        pattern_holds = all((share[i] > 0.3) == (i in zeros) for i in range(4))
+        if pattern_holds and not any(share[i] > 0.05 for i in range(4) if i not in zeros):
+            try:
+                return Decoded(content.decode(codec), codec, "nul-pattern")
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+_NUL_SCAN = 1024
+# Which byte columns (position modulo 4) hold the NULs of ASCII text in each encoding.
+_NUL_COLUMNS = (
+    ("utf-32-le", {1, 2, 3}),
+    ("utf-32-be", {0, 1, 2}),
+    ("utf-16-le", {1, 3}),
+    ("utf-16-be", {0, 2}),
+)
+# ISO-2022-JP is 7-bit, so valid UTF-8: its escape sequences give it away (as browsers detect it).
+_ISO2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\(J")
+
+
+def _iso2022(content: bytes) -> Decoded | None:
+    if b"\x1b" not in content or not _ISO2022_JP.search(content):
+        return None
+    try:
+        return Decoded(content.decode("iso2022_jp"), "iso2022_jp", "detected")
+    except UnicodeDecodeError:
+        return None
+
+
 def _candidates(
     content: bytes, declared: str | None, content_type: str | None, url: str | None
 ) -> Iterator[tuple[Decoded, bool]]:
@@ -217,12 +259,19 @@ def _candidates(
     mostly = _mostly_utf8(content)
     if mostly is not None:
         yield mostly, False
+    broken: list[str] = []
     for codec in _detected(content, url):
         if codec not in tried:
             tried.add(codec)
             decoded = _decode_strict(content, codec, "detected")
             if decoded is not None:
                 yield decoded, False
+            else:
+                broken.append(codec)
+    # Only a few bytes fail the detected codec (a truncated character, a stray byte): its text still
+    # beats UTF-8 with replacement characters.
+    for codec in broken:
+        yield Decoded(content.decode(codec, "replace"), codec, "detected"), False
 
 
 def _declared_labels(

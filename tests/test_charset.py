@@ -287,3 +287,16 @@ def test_right_text_is_not_flagged(text: str, codec: str) -> None:
 
 def test_utf8_text_is_never_flagged() -> None:
     assert misdecoded("Ã© is what mojibake looks like", "utf-8") is None
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_without_a_bom_are_told_by_their_nuls(codec: str) -> None:
+    text = "Lavrov arrived in Pyongyang on Tuesday; talks with Choe Son Hui follow. وصل لافروف"
+    decoded = decode_body(text.encode(codec))
+    assert (decoded.text, decoded.encoding, decoded.method) == (text, codec, "nul-pattern")
+
+
+def test_iso_2022_jp_is_told_by_its_escapes_though_it_is_valid_utf8() -> None:
+    text = "北朝鮮とロシアの外相が会談"
+    decoded = decode_body(text.encode("iso2022_jp"))
+    assert (decoded.text, decoded.encoding) == (text, "iso2022_jp")
