@@ -392,6 +392,13 @@ _FOREIGN_MIN_SHARE = 0.8
 _CAMEL = re.compile(r"(?<=[a-z\u00df-\u00ff])[\u00c0-\u00de]")
 _CAMEL_MAX_SHARE = 0.1
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# A Latin letter and a Greek, Cyrillic, Hebrew or Arabic one side by side in a word ("Mьller",
+# "иtи": Latin-1 read as windows-1251). Real words keep to one script.
+_OTHER_SCRIPT = "\u0370-\u03ff\u0400-\u04ff\u0590-\u05ff\u0600-\u06ff"
+_MIXED_SCRIPTS = re.compile(f"[A-Za-z][{_OTHER_SCRIPT}]|[{_OTHER_SCRIPT}][A-Za-z]")
+_WORD_WITH_OTHER_SCRIPT = re.compile(f"\\w*[{_OTHER_SCRIPT}]\\w*")
+_MIXED_MIN = 3
+_MIXED_MAX_SHARE = 0.05
 
 
 def misdecoded(text: str, codec: str) -> str | None:
@@ -405,6 +412,8 @@ def misdecoded(text: str, codec: str) -> str | None:
         return None
     if _utf8_read_as_single_bytes(text, codec):
         return "UTF-8 read as single bytes"
+    if _mixed_scripts(text):
+        return "Latin and another script inside words"
     letters = Counter(c.lower() for c in _LATIN_ACCENTED.findall(text) if c.isalpha())
     total = sum(letters.values())
     if total < _FOREIGN_MIN_LETTERS:
@@ -415,6 +424,13 @@ def misdecoded(text: str, codec: str) -> str | None:
     if best < _FOREIGN_MIN_SHARE * total:
         return "accented letters of no one language"
     return None
+
+
+def _mixed_scripts(text: str) -> bool:
+    mixed = len(_MIXED_SCRIPTS.findall(text))
+    if mixed < _MIXED_MIN:
+        return False
+    return mixed > _MIXED_MAX_SHARE * len(_WORD_WITH_OTHER_SCRIPT.findall(text))
 
 
 def _utf8_read_as_single_bytes(text: str, codec: str) -> bool:
