@@ -2,10 +2,11 @@
 
 Order of evidence (the WHATWG encoding sniffing algorithm, the XML spec, feedparser and Miniflux):
 
-1. a byte-order mark, or the first bytes of an XML document in UTF-16/32 without one (XML 1.0 F.1);
-2. bytes that are valid UTF-8, even when a declaration says otherwise: a lying declaration is far
-   more common than Latin text that happens to be valid UTF-8 (Miniflux does the same), and XML with
-   no declaration is UTF-8 by definition;
+1. a byte-order mark, or the first bytes of an XML document in UTF-16/32 without one (XML 1.0 F.1),
+   or UTF-16/32 told by where the NULs of its ASCII characters fall;
+2. bytes that are valid UTF-8 (ISO-2022-JP escapes aside), even when a declaration says otherwise:
+   a lying declaration is far more common than Latin text that happens to be valid UTF-8 (Miniflux
+   does the same), and XML with no declaration is UTF-8 by definition;
 3. the declared charset, in this order: the caller's label, the HTTP Content-Type, the XML
    declaration, the HTML ``<meta>`` (comments skipped, as the WHATWG prescan does), each taken only
    when it decodes cleanly and the result looks like text;
@@ -13,10 +14,11 @@ Order of evidence (the WHATWG encoding sniffing algorithm, the XML spec, feedpar
 5. detection: Firefox's detector (chardetng), which prefers windows-1252 over the rarer Latin pages
    when the bytes fit both and scores Arabic, Cyrillic, Hebrew, Greek and CJK by their letters, with
    the URL's top-level domain as a hint; then charset-normalizer's candidates;
-6. UTF-8 with replacement characters.
+6. a detected codec with replacement characters, then UTF-8 with them.
 
 Every candidate from 3 on passes a mojibake check (`misdecoded`) before it is taken; a flagged one
-is skipped for the next, and the skip is recorded in `Decoded.rejected`.
+is skipped for the next, and the skip is recorded in `Decoded.rejected`. When every candidate is
+flagged, the first (the strongest evidence) stands, its refusal recorded.
 """
 
 from __future__ import annotations
