@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO))
 BENCHES = {
     "startup": "start-up of commands beside `import typer`, cold and warm ask (issue 13: speed a user feels)",
     "ingest": "ingestion: article pipeline, refresh cycle, page extraction (issue: foundation)",
+    "encoding": "charset decoding on feedparser's and Miniflux's encoding suites, beside feedparser (issue 16)",
     "embedders": "the two local embedding models compared (issue: stories and briefs)",
     "briefs": "clustering, offline briefs, LLM economy (issue: stories and briefs)",
     "qa": "passage index, retrieval latency, offline answers (issue: questions)",

@@ -47,6 +47,7 @@ class SourceHealth:
     error_count: int
     next_check_at: str | None
     articles: int
+    charset: str | None  # which rule decoded the last read (`bot.charset.Decoded.rule`)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -232,6 +233,7 @@ def source_health(session: Session) -> list[SourceHealth]:
             error_count=s.error_count,
             next_check_at=_iso(s.next_check_at),
             articles=counts.get(s.id, 0),
+            charset=s.charset,
         )
         for s in sources
     ]

@@ -143,7 +143,7 @@ class FetchResult:
     @property
     def decoded(self) -> Decoded:
         """The body decoded by `bot.charset.decode_body`, with the encoding it chose."""
-        return decode_body(self.content, content_type=self.content_type)
+        return decode_body(self.content, content_type=self.content_type, url=self.url)
 
     @property
     def text(self) -> str:

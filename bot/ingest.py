@@ -50,6 +50,7 @@ class SourceRead:
     last_modified: str | None = None
     not_modified: bool = False
     title: str = ""
+    charset: str | None = None  # which rule decoded the bytes read (`Decoded.rule`)
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class Prepared:
     fingerprint: Fingerprint
     matches: list[ThreadMatch]
     cleaning: dict[str, int]
+    charset: str | None = None
 
 
 class ArticlePipeline:
@@ -120,6 +122,7 @@ class ArticlePipeline:
             fingerprint=fingerprint(f"{text}"),
             matches=matches,
             cleaning=cleaning,
+            charset=item.extra.get("charset"),
         )
 
     def _clean(self, item: RawItem) -> tuple[str, str, dict[str, int]]:
@@ -180,6 +183,7 @@ class ArticlePipeline:
             "duplicate_of": original,
             "minhash": item.fingerprint.to_bytes(),
             "cleaning": item.cleaning,
+            "charset": item.charset[:500] if item.charset else None,
         }
         article_id = session.execute(insert(Article).values(values).returning(Article.id)).scalar_one()
         if original is None:
@@ -220,12 +224,12 @@ async def read_source(source: Source, fetcher: Fetcher, *, executor: Executor | 
             parse_feed, result.content, url=result.url, content_type=result.content_type
         )
         feed = await loop.run_in_executor(executor, parse)
-        read.items, read.title = feed.items, feed.title
+        read.items, read.title, read.charset = feed.items, feed.title, feed.charset
     else:
         page = await loop.run_in_executor(
             executor, functools.partial(extract_page, result.content, url=result.url)
         )
-        read.items = [page]
+        read.items, read.charset = [page], page.extra.get("charset")
     return read
 
 
@@ -290,6 +294,8 @@ def record_success(source: Source, read: SourceRead, now: datetime, interval: ti
     source.next_check_at = now + interval
     if read.etag or read.last_modified:
         source.etag, source.last_modified = read.etag, read.last_modified
+    if read.charset:
+        source.charset = read.charset[:500]
     if read.title and not source.name:
         source.name = read.title[:300]
     keys = [k for k in (item_key(i) for i in read.items) if k]

@@ -94,6 +94,8 @@ class Source(Base):
     pause_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_until: Mapped[datetime | None]
     recent_guids: Mapped[list[Any]] = mapped_column(default=list)  # window of entry keys already seen
+    # Which rule decided the last read's character encoding, e.g. "detected: cp1252".
+    charset: Mapped[str | None] = mapped_column(String(500))
 
 
 class Article(Base):
@@ -116,6 +118,7 @@ class Article(Base):
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     cleaning: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the cleaner dropped, and why
+    charset: Mapped[str | None] = mapped_column(String(500))  # the rule that decoded its bytes
 
     threads: Mapped[list[ArticleThread]] = relationship(
         back_populates="article", cascade="all, delete-orphan"

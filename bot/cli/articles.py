@@ -59,7 +59,11 @@ def show(article_id: int, as_json: bool = typer.Option(False, "--json", help="pr
         article = session.get(Article, article_id)
         if article is None:
             common.fail(f"no article {article_id}")
-        data = article_summary(article) | {"text": article.text, "cleaning": article.cleaning}
+        data = article_summary(article) | {
+            "text": article.text,
+            "cleaning": article.cleaning,
+            "charset": article.charset,
+        }
     if as_json:
         common.emit_json(data)
         return
@@ -71,6 +75,8 @@ def show(article_id: int, as_json: bool = typer.Option(False, "--json", help="pr
         typer.echo(f"url: {data['url']}")
     if data["duplicate_of"]:
         typer.echo(f"duplicate of article {data['duplicate_of']}")
+    if data["charset"]:
+        typer.echo(f"charset: {data['charset']}")
     for thread_id, link in data["threads"].items():
         typer.echo(f"thread {thread_id} (score {link['score']}): {format_evidence(link['evidence'])}")
     typer.echo("")

@@ -16,7 +16,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from bot.charset import to_utf8_xml
+from bot.charset import decode_xml
 from bot.sources.model import RawItem
 from bot.sources.urls import is_http_url, redacted
 
@@ -50,6 +50,7 @@ class ParsedFeed:
     title: str
     kind: FeedKind
     items: list[RawItem] = field(default_factory=list)
+    charset: str = ""  # which rule decoded the feed's bytes (`Decoded.rule`)
 
 
 def parse_feed(
@@ -66,7 +67,7 @@ def parse_feed(
         raise FeedError(f"{where}: the answer is empty, not a feed")
     if len(content) > max_bytes:
         raise FeedError(f"{where}: the feed is {len(content):,} bytes, more than the {max_bytes:,} allowed")
-    data = to_utf8_xml(content, content_type=content_type)
+    data, decoded = decode_xml(content, content_type=content_type, url=url)
     _refuse_entity_declarations(data, where)
     # A BytesIO, never bytes or str: feedparser treats a str as a URL or path to open.
     # No charset in the Content-Type: the bytes are UTF-8 now, whatever the prolog said before.
@@ -81,7 +82,9 @@ def parse_feed(
         _item(entry, feed_url=url, outlet=outlet, language=language, min_chars=min_full_text_chars)
         for entry in parsed.entries
     ]
-    return ParsedFeed(title=outlet, kind=kind, items=items)
+    for item in items:
+        item.extra["charset"] = decoded.rule
+    return ParsedFeed(title=outlet, kind=kind, items=items, charset=decoded.rule)
 
 
 def html_to_text(fragment: str) -> str:

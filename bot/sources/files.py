@@ -93,8 +93,9 @@ def _guid(path: Path) -> str:
 def _read_text(path: Path, content: bytes) -> list[RawItem]:
     # Title and date are left to the pipeline's plain-text cleaner (headline line, date in the text).
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
-    text = decode_body(content).text
-    return [RawItem(title="", text=text, guid=_guid(path), extra={"plain": "1", "mtime": mtime})]
+    decoded = decode_body(content)
+    extra = {"plain": "1", "mtime": mtime, "charset": decoded.rule}
+    return [RawItem(title="", text=decoded.text, guid=_guid(path), extra=extra)]
 
 
 def _read_html(path: Path, content: bytes) -> list[RawItem]:

@@ -48,7 +48,8 @@ def extract_page(
     where = redacted(url) if url else "the page"
     if len(html) > max_bytes:
         raise ExtractionError(f"{where} is {len(html):,} bytes, more than the {max_bytes:,} allowed")
-    text = decode_body(html).text if isinstance(html, bytes) else html
+    decoded = decode_body(html, url=url) if isinstance(html, bytes) else None
+    text = decoded.text if decoded else str(html)
     tree = load_html(text) if text.strip() else None
     if tree is None:
         raise ExtractionError(f"{where} is not an HTML page")
@@ -64,6 +65,7 @@ def extract_page(
         guid=meta.url,
         published=meta.published,
         outlet=meta.outlet,
+        extra={"charset": decoded.rule} if decoded else {},
     )
 
 
