@@ -49,6 +49,8 @@ class SourceHealth:
     error_count: int
     next_check_at: str | None
     articles: int
+    date_issues: int = 0  # dates set aside: in the future or before 1990
+    last_date_issue: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -228,6 +230,8 @@ def source_health(session: Session) -> list[SourceHealth]:
             error_count=s.error_count,
             next_check_at=_iso(s.next_check_at),
             articles=counts.get(s.id, 0),
+            date_issues=s.date_issues or 0,
+            last_date_issue=s.last_date_issue,
         )
         for s in sources
     ]

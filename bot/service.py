@@ -20,6 +20,7 @@ from bot.ingest import (
     complete_items,
     item_key,
     read_source,
+    record_date_issues,
     record_failure,
     record_success,
 )
@@ -241,6 +242,7 @@ def _save_items(
             else:
                 report.new.append(stored.article_id)
         record_success(source, read, ctx.now(), interval)
+        record_date_issues(source, prepared, ctx.now())
         source.lease_until = None
         report.not_modified = read.not_modified
     return originals

@@ -94,6 +94,10 @@ class Source(Base):
     pause_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_until: Mapped[datetime | None]
     recent_guids: Mapped[list[Any]] = mapped_column(default=list)  # window of entry keys already seen
+    # Dates the source gave that cannot be publication dates (future, before 1990), stored as unknown.
+    date_issues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_date_issue: Mapped[str | None] = mapped_column(Text)
+    last_date_issue_at: Mapped[datetime | None]
 
 
 class Article(Base):
