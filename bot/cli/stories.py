@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from bot.briefing import cluster_pending, story_overview
+from bot.briefing import story_overview
 from bot.cli import common
 from storage.models import Story
 
@@ -22,7 +22,6 @@ def list_stories(
 ) -> None:
     """Stories, most recently updated first, with their member and outlet counts."""
     ctx = common.context()
-    cluster_pending(ctx)
     with ctx.db.session() as session:
         query = select(Story).order_by(Story.updated_at.desc(), Story.id.desc()).limit(limit)
         if thread:
@@ -49,7 +48,6 @@ def _row(overview: dict[str, Any]) -> dict[str, Any]:
 def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One story: its member articles, outlets, first and last report, entities and figures."""
     ctx = common.context()
-    cluster_pending(ctx)
     with ctx.db.session() as session:
         story = session.get(Story, story_id)
         if story is None:

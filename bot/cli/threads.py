@@ -9,6 +9,7 @@ import typer
 from bot import catalog
 from bot.catalog import CatalogError
 from bot.cli import common
+from bot.stories import cluster_pending
 from bot.threads import ThreadDefinitionError, load_threads
 from storage import queries
 
@@ -46,6 +47,7 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as se
     for thread in threads:
         links = catalog.reclassify(ctx, thread_id=thread.id)
         typer.echo(f"thread {thread.id}: {links} article(s) placed")
+    cluster_pending(ctx)  # the write path: the placed articles are grouped into the threads' stories
 
 
 @app.command("remove")
