@@ -30,11 +30,11 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.briefing import build_brief, cluster_pending  # noqa: E402
+from bot.briefing import build_brief  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.embed import LocalEmbedder  # noqa: E402
-from bot.stories import cluster_thread  # noqa: E402
+from bot.stories import cluster_pending, cluster_thread  # noqa: E402
 from bot.summarize.offline import OfflineSummarizer  # noqa: E402
 from bot.threads import ThreadClassifier, load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402

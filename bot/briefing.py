@@ -1,4 +1,4 @@
-"""Use cases for stories and briefs: cluster what came in, build a thread's brief in one language.
+"""Use cases for briefs: build a thread's brief in one language from the stories the write path made.
 
 Database work happens in short sessions around the summarizer, never across a model call: the
 LLM client records each call in its own session, and SQLite allows one writer at a time.
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot import briefs
 from bot.briefs import BriefError, Member, StoryEntry
 from bot.context import Context
-from bot.stories import cluster_thread, story_members
+from bot.stories import story_members
 from bot.summarize import LANGS, SourceArticle, StoryInput, Summarizer, Summary
 from bot.summarize import cache as summary_cache
 from bot.summarize.llm import LLMSummarizer
@@ -47,20 +47,6 @@ class _Pending:
     last: datetime | None
     figure_count: int
     summaries: dict[str, Summary] | None
-
-
-def cluster_pending(ctx: Context) -> list[int]:
-    """Place every article not yet in a story of each of its threads; the ids of the stories touched."""
-    classifier = ctx.classifier()
-    embedder = ctx.embedder()
-    touched: list[int] = []
-    for thread in classifier.threads:
-        with ctx.db.session() as session:
-            touched += cluster_thread(
-                session, thread, entities=classifier.entities_in, embedder=embedder, now=ctx.now()
-            )
-    ctx.metrics.stories_built.inc(len(set(touched)))
-    return touched
 
 
 def summarizer_for(ctx: Context) -> Summarizer:
@@ -94,10 +80,12 @@ def build_brief(
     max_stories: int = briefs.DEFAULT_MAX_STORIES,
     summarizer: Summarizer | None = None,
 ) -> BuiltBrief:
-    """Cluster what is pending, summarize the stories new or updated since `since`, store the brief."""
+    """Summarize the stories new or updated since `since`, and store the brief.
+
+    Reading never clusters: stories are made on the write path, after ingestion (`bot.stories`).
+    """
     briefs.labels(lang)  # rejects an unknown language before any work
     thread = _thread(ctx, thread_id)
-    cluster_pending(ctx)
     summarizer = summarizer or summarizer_for(ctx)
     as_of = ctx.now()
     with ctx.db.session() as session:

@@ -48,6 +48,8 @@ class SourceHealth:
     next_check_at: str | None
     articles: int
     charset: str | None  # which rule decoded the last read (`bot.charset.Decoded.rule`)
+    date_issues: int = 0  # dates set aside: in the future or before 1990
+    last_date_issue: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -234,6 +236,8 @@ def source_health(session: Session) -> list[SourceHealth]:
             next_check_at=_iso(s.next_check_at),
             articles=counts.get(s.id, 0),
             charset=s.charset,
+            date_issues=s.date_issues or 0,
+            last_date_issue=s.last_date_issue,
         )
         for s in sources
     ]

@@ -27,7 +27,7 @@ from bot.sources.model import RawItem
 from bot.sources.pages import ExtractionError, extract_page
 from bot.sources.urls import canonical_url
 from bot.text.clean import clean_plain_text
-from bot.text.dates import find_date
+from bot.text.dates import find_date, plausible
 from bot.text.lang import detect_language
 from bot.threads import Evidence, ThreadClassifier, ThreadMatch
 from storage import queries
@@ -90,6 +90,7 @@ class Prepared:
     matches: list[ThreadMatch]
     cleaning: dict[str, int]
     charset: str | None = None
+    date_problem: str | None = None  # an implausible date the source gave, set aside (for its health)
 
 
 class ArticlePipeline:
@@ -104,9 +105,7 @@ class ArticlePipeline:
         title, text, cleaning = self._clean(item)
         if not text.strip() and not title.strip():
             return None
-        published = item.published
-        if item.extra.get("plain"):
-            published = find_date(item.text) or _parse_mtime(item.extra.get("mtime"))
+        published, date_problem = self.published(item)
         matches = self.classifier.classify(title, text)
         if pinned:
             matches = [m for m in matches if m.thread_id in pinned]
@@ -123,7 +122,25 @@ class ArticlePipeline:
             matches=matches,
             cleaning=cleaning,
             charset=item.extra.get("charset"),
+            date_problem=date_problem,
         )
+
+    def published(self, item: RawItem) -> tuple[datetime | None, str | None]:
+        """The item's publication date, and the first implausible date set aside on the way, if any.
+
+        In order: the feed's date (or a manifest's), the page's metadata, then a date written near the
+        top of the text. A date more than a day ahead or before 1990 is set aside (see
+        `bot.text.dates.plausible`). Nothing found means unknown (None): never the time of ingest, nor
+        a file's modification time.
+        """
+        now = self.now()
+        problem = None
+        for candidate in (item.published, _parse_iso(item.extra.get("page_published")), _text_date(item)):
+            moment, issue = plausible(candidate, now=now)
+            if moment is not None:
+                return moment, problem
+            problem = problem or issue
+        return None, problem
 
     def _clean(self, item: RawItem) -> tuple[str, str, dict[str, int]]:
         if not item.extra.get("plain"):
@@ -253,7 +270,9 @@ async def complete_items(
                 return item
         extracted.title = item.title or extracted.title
         extracted.guid, extracted.outlet = item.guid, item.outlet or extracted.outlet
-        extracted.published = item.published or extracted.published
+        if extracted.published is not None:  # kept apart: the feed's date comes first, if plausible
+            extracted.extra["page_published"] = extracted.published.isoformat()
+        extracted.published = item.published
         extracted.url = item.url
         return extracted
 
@@ -304,6 +323,15 @@ def record_success(source: Source, read: SourceRead, now: datetime, interval: ti
         source.recent_guids = window[-GUID_WINDOW:]
 
 
+def record_date_issues(source: Source, prepared: Sequence[Prepared], now: datetime) -> None:
+    """Count the implausible dates this read gave (set aside as unknown), so the source's health shows them."""
+    issues = [p.date_problem for p in prepared if p.date_problem]
+    if issues:
+        source.date_issues = (source.date_issues or 0) + len(issues)
+        source.last_date_issue = issues[-1][:500]
+        source.last_date_issue_at = now
+
+
 def record_failure(
     source: Source, error: Exception, now: datetime, interval: timedelta, max_errors: int
 ) -> None:
@@ -326,7 +354,11 @@ def describe(error: Exception) -> str:
     return message if message.startswith(kind) else f"{kind}: {message}"[:500]
 
 
-def _parse_mtime(value: str | None) -> datetime | None:
+def _text_date(item: RawItem) -> datetime | None:
+    return find_date(f"{item.title}\n{item.text}")
+
+
+def _parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     try:

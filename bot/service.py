@@ -20,11 +20,13 @@ from bot.ingest import (
     complete_items,
     item_key,
     read_source,
+    record_date_issues,
     record_failure,
     record_success,
 )
 from bot.qa.index import index_missing, index_new_articles
 from bot.sources.model import RawItem
+from bot.stories import cluster_pending
 from storage import queries
 from storage.db import describe_db_error, is_transient, retry_transient
 from storage.models import Source
@@ -72,15 +74,32 @@ async def ingest_due(
             for report in refused:
                 if on_report:
                     on_report(report)
-        return refused + await _ingest(ctx, sources, concurrency, on_report, index_passages)
-    reports: list[SourceReport] = []
+        reports = refused + await _ingest(ctx, sources, concurrency, on_report, index_passages)
+        await _cluster_new(ctx, reports)
+        return reports
+    reports = []
     while batch := _claim_sources(ctx, limit=concurrency * 4, lease=lease):
         try:
             reports += await _ingest(ctx, batch, concurrency, on_report, index_passages)
         except asyncio.CancelledError:  # stopped mid-round: the next process reads them at once
             _release_sources(ctx, [source.id for source in batch])
             raise
+    await _cluster_new(ctx, reports)
     return reports
+
+
+async def _cluster_new(ctx: Context, reports: Sequence[SourceReport]) -> None:
+    """Stories are made here, on the write path, once per ingest round that stored something new.
+
+    A failure is logged and left for the next round (the articles stay pending): ingestion itself
+    has succeeded and must not be reported as failed.
+    """
+    if not any(r.new or r.duplicates for r in reports):
+        return
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, cluster_pending, ctx)
+    except Exception:
+        log.exception("clustering after ingestion failed; the articles stay pending for the next round")
 
 
 def _release_sources(ctx: Context, source_ids: list[int]) -> None:
@@ -241,6 +260,7 @@ def _save_items(
             else:
                 report.new.append(stored.article_id)
         record_success(source, read, ctx.now(), interval)
+        record_date_issues(source, prepared, ctx.now())
         source.lease_until = None
         report.not_modified = read.not_modified
     return originals

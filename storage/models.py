@@ -96,6 +96,10 @@ class Source(Base):
     recent_guids: Mapped[list[Any]] = mapped_column(default=list)  # window of entry keys already seen
     # Which rule decided the last read's character encoding, e.g. "detected: cp1252".
     charset: Mapped[str | None] = mapped_column(String(500))
+    # Dates the source gave that cannot be publication dates (future, before 1990), stored as unknown.
+    date_issues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_date_issue: Mapped[str | None] = mapped_column(Text)
+    last_date_issue_at: Mapped[datetime | None]
 
 
 class Article(Base):

@@ -17,6 +17,7 @@ from bot.briefing import build_brief, parse_since
 from bot.briefs import BriefError, Member, StoryEntry, compose, outlet_of, render_markdown, render_text
 from bot.config import Settings
 from bot.context import Context
+from bot.stories import cluster_pending
 from bot.summarize import Bullet, Summary
 from bot.threads import load_threads
 from storage.db import Database
@@ -92,7 +93,9 @@ def add(
         session.add(article)
         session.flush()
         session.add(ArticleThread(article_id=article.id, thread_id="russia-dprk", score=1.0))
-        return article.id
+        article_id = article.id
+    cluster_pending(ctx)  # the write path: stories are made when articles come in, not when briefs are read
+    return article_id
 
 
 # ---------------------------------------------------------------- composition and rendering (pure)

@@ -164,3 +164,59 @@ async def test_a_source_on_a_private_address_is_refused_with_the_reason(
     source_id = _add(strict, web_server.add("/f.xml", rss([])), "feed")
     [report] = await ingest_due(strict)
     assert report.source_id == source_id and "FETCH_ALLOWED_PRIVATE_HOSTS" in (report.error or "")
+
+
+def _dated_rss(items: list[tuple[str, str, str]]) -> bytes:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
+        + (f"<pubDate>{when}</pubDate>" if when else "")
+        + f"<content:encoded><![CDATA[{LAVROV_EN.replace('Wonsan', t)}]]></content:encoded></item>"
+        for t, link, when in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>Dated</title><link>http://example.com</link>{entries}</channel></rss>"
+    ).encode()
+
+
+async def test_feed_dates_in_the_future_or_before_1990_are_unknown_and_the_source_says_so(
+    ctx: Context, web_server: WebServer
+) -> None:
+    url = web_server.add(
+        "/dated.xml",
+        _dated_rss(
+            [
+                ("Wonsan", "http://example.com/ok", "Sat, 12 Jul 2025 08:00:00 GMT"),
+                ("Pyongyang", "http://example.com/future", "Fri, 31 Dec 2099 00:00:00 GMT"),
+                ("Moscow", "http://example.com/epoch", "Thu, 01 Jan 1970 00:00:00 GMT"),
+                ("Vladivostok", "http://example.com/none", ""),
+            ]
+        ),
+    )
+    source_id = _add(ctx, url, "feed")
+
+    await ingest_due(ctx)
+
+    dates = {a.url: a.published_at for a in _articles(ctx)}
+    assert dates["http://example.com/ok"] is not None
+    assert dates["http://example.com/ok"].date().isoformat() == "2025-07-12"
+    # Unknown, never the time of ingest: a bogus date would sit on top of every brief.
+    assert [dates[f"http://example.com/{k}"] for k in ("future", "epoch", "none")] == [None, None, None]
+    with ctx.db.session() as session:
+        source = session.get(Source, source_id)
+        assert source is not None and source.date_issues == 2
+        assert source.last_date_issue is not None and "unknown" in source.last_date_issue
+
+
+async def test_a_feed_item_without_a_date_takes_the_date_written_in_its_text(
+    ctx: Context, web_server: WebServer
+) -> None:
+    body = "<p>PYONGYANG, 12/07/2025 — " + LAVROV_EN[3:]
+    feed = _dated_rss([("Wonsan", "http://example.com/t", "")]).replace(LAVROV_EN.encode(), body.encode())
+    _add(ctx, web_server.add("/text-dated.xml", feed), "feed")
+
+    await ingest_due(ctx)
+
+    [article] = _articles(ctx)
+    assert article.published_at is not None and article.published_at.date().isoformat() == "2025-07-12"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +24,59 @@ def test_the_seed_folder_gives_its_five_articles_in_order() -> None:
     assert [item.guid for item in items] == [f"file:{(SEEDS / n).resolve().as_posix()}" for n in names]
     for item, name in zip(items, names, strict=True):
         assert item.text == (SEEDS / name).read_text(encoding="utf-8")
-        assert item.title == "" and item.url is None and item.published is None
-        assert item.extra["plain"] == "1"
-        assert datetime.fromisoformat(item.extra["mtime"]).tzinfo == UTC
+        assert item.title == ""
+        # No modification time: it is not a publication date. The charset says how the bytes were read.
+        assert item.extra == {"plain": "1", "charset": "utf-8: utf-8"}
+
+
+def test_the_seed_manifest_gives_what_each_article_establishes() -> None:
+    items = {Path(item.guid.removeprefix("file:")).name[:3]: item for item in read_path(SEEDS) if item.guid}
+
+    assert items["003"].published == datetime(2025, 7, 12, 1, 52, tzinfo=UTC)
+    assert items["000"].published == datetime(2025, 7, 12, tzinfo=UTC)
+    assert items["002"].published == datetime(2024, 9, 14, tzinfo=UTC)
+    assert items["002"].outlet == "الشرق الأوسط"
+    assert items["004"].outlet == "Báo Thanh Hóa"
+    assert items["004"].url is not None and items["004"].url.startswith("https://baothanhhoa.vn/")
+    # Neither 001 nor 004 says when it was published: unknown, not the day it was read.
+    assert items["001"].published is None and items["004"].published is None
+    assert items["001"].outlet is None and items["001"].url is None
+
+
+def test_a_manifest_fills_only_what_the_file_does_not_say(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("عنوان\n\nنص", encoding="utf-8")
+    (tmp_path / "b.json").write_text(
+        json.dumps({"text": "body", "outlet": "Own", "published": "2024-01-02"}), encoding="utf-8"
+    )
+    (tmp_path / "manifest.toml").write_text(
+        '[[articles]]\nfile = "a.txt"\noutlet = "Outlet A"\nurl = "https://a.example/x"\n'
+        'published = "2025-07-12T01:52:00"\n'
+        '[[articles]]\nfile = "b.json"\noutlet = "Other"\npublished = "2025-01-01"\n',
+        encoding="utf-8",
+    )
+
+    result = scan_path(tmp_path)
+
+    from_json, from_text = sorted(result.items, key=lambda i: i.text)
+    assert (from_text.outlet, from_text.url, from_text.published) == (
+        "Outlet A",
+        "https://a.example/x",
+        datetime(2025, 7, 12, 1, 52, tzinfo=UTC),
+    )
+    assert (from_json.outlet, from_json.published) == ("Own", datetime(2024, 1, 2, tzinfo=UTC))
+    assert result.skipped == []  # the manifest is read, not reported as an unsupported file
+
+
+def test_a_broken_manifest_is_reported_and_the_articles_still_read(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("نص", encoding="utf-8")
+    (tmp_path / "manifest.toml").write_text(
+        '[[articles]]\nfile = "a.txt"\nurl = "ftp://x"\n', encoding="utf-8"
+    )
+
+    result = scan_path(tmp_path)
+
+    assert [i.text for i in result.items] == ["نص"]
+    assert [(p.name, "http(s) URL" in why) for p, why in result.skipped] == [("manifest.toml", True)]
 
 
 def test_a_folder_skips_and_reports_unsupported_and_hidden_files(tmp_path: Path) -> None:
@@ -79,16 +128,6 @@ def test_text_in_a_legacy_charset_is_decoded(tmp_path: Path) -> None:
     [item] = read_path(path)
 
     assert item.text.startswith("شهدت العلاقات الروسية الكورية الشمالية")
-
-
-def test_mtime_is_reported_in_utc(tmp_path: Path) -> None:
-    path = tmp_path / "a.txt"
-    path.write_text("نص", encoding="utf-8")
-    os.utime(path, (1_752_300_000, 1_752_300_000))
-
-    [item] = read_path(path)
-
-    assert item.extra["mtime"] == "2025-07-12T06:00:00+00:00"
 
 
 def test_a_json_article_is_read_with_its_metadata(tmp_path: Path) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.dates import find_date
+from bot.text.dates import find_date, plausible
 from bot.text.errors import TextError
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -110,3 +110,59 @@ def test_negative_line_count_is_refused() -> None:
 @given(st.text())
 def test_find_date_never_raises_on_any_str(text: str) -> None:
     find_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12/07/2025", _utc(2025, 7, 12)),
+        ("١٢/٠٧/٢٠٢٥", _utc(2025, 7, 12)),
+        ("12.07.2025 10:30", _utc(2025, 7, 12, 10, 30)),
+        ("07/31/2025", _utc(2025, 7, 31)),  # 31 cannot be a month: written month first
+    ],
+)
+def test_numeric_dates_are_read_day_first(text: str, expected: datetime) -> None:
+    assert find_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("السبت 17 محرم 1447 هـ", _utc(2025, 7, 12)),
+        ("17 مُحَرَّم 1447هـ", _utc(2025, 7, 12)),
+        ("1 رمضان 1446 هجرية", _utc(2025, 3, 1)),
+        ("10 ذو الحجة 1445", _utc(2024, 6, 16)),
+    ],
+)
+def test_hijri_dates_are_converted_with_umm_al_qura(text: str, expected: datetime) -> None:
+    assert find_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["12/07/25", "1/2/3/2025", "31/02/2025", "17 محرم 2025", "35 رجب 1447"])
+def test_no_date_from_partial_or_impossible_numbers(text: str) -> None:
+    assert find_date(text) is None
+
+
+NOW = _utc(2026, 12, 4, 12)
+
+
+def test_a_plausible_date_is_kept() -> None:
+    assert plausible(_utc(2025, 7, 12), now=NOW) == (_utc(2025, 7, 12), None)
+    assert plausible(NOW + timedelta(hours=20), now=NOW) == (NOW + timedelta(hours=20), None)
+    assert plausible(None, now=NOW) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("moment", "reason"),
+    [
+        (NOW + timedelta(days=2), "in the future"),
+        (_utc(2099, 12, 31), "in the future"),
+        (_utc(1970, 1, 1), "1990"),
+    ],
+)
+def test_dates_in_the_future_or_before_1990_become_unknown_with_a_reason(
+    moment: datetime, reason: str
+) -> None:
+    kept, problem = plausible(moment, now=NOW)
+    assert kept is None
+    assert problem is not None and reason in problem

@@ -11,6 +11,7 @@ from bot.cli import articles, common, sources, stories, threads
 from bot.cli.ask import ask_command
 from bot.cli.brief import brief_command
 from bot.cli.common import emit_json
+from bot.cli.eval import eval_command
 from bot.cli.run import deliver_command, run_command, subscriptions_app
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ app.add_typer(stories.app, name="stories")
 app.command("brief")(brief_command)
 app.add_typer(db_app, name="db")
 app.command("ask")(ask_command)
+app.command("eval")(eval_command)
 app.command("run")(run_command)
 app.command("deliver")(deliver_command)
 app.add_typer(subscriptions_app, name="subscriptions")

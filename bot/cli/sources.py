@@ -73,6 +73,11 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON"
     for row in health:
         if row["paused"] and row["paused_reason"]:
             typer.echo(f"source {row['id']} is paused: {row['paused_reason']}")
+        if row["date_issues"]:
+            typer.echo(
+                f"source {row['id']} gave {row['date_issues']} implausible date(s), stored as unknown; "
+                f"last: {row['last_date_issue']}"
+            )
 
 
 @app.command("remove")

@@ -20,11 +20,10 @@ def list_stories(
     """Stories, most recently updated first, with their member and outlet counts."""
     from sqlalchemy import select
 
-    from bot.briefing import cluster_pending, story_overview
+    from bot.briefing import story_overview
     from storage.models import Story
 
     ctx = common.context()
-    cluster_pending(ctx)
     with ctx.db.session() as session:
         query = select(Story).order_by(Story.updated_at.desc(), Story.id.desc()).limit(limit)
         if thread:
@@ -50,11 +49,10 @@ def _row(overview: dict[str, Any]) -> dict[str, Any]:
 @app.command("show")
 def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One story: its member articles, outlets, first and last report, entities and figures."""
-    from bot.briefing import cluster_pending, story_overview
+    from bot.briefing import story_overview
     from storage.models import Story
 
     ctx = common.context()
-    cluster_pending(ctx)
     with ctx.db.session() as session:
         story = session.get(Story, story_id)
         if story is None:

@@ -37,6 +37,7 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as se
     """Add or replace threads from a TOML file, then place stored articles in them."""
     from bot import catalog
     from bot.catalog import CatalogError
+    from bot.stories import cluster_pending
     from bot.threads import ThreadDefinitionError, load_threads
 
     ctx = common.context()
@@ -48,6 +49,7 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as se
     for thread in threads:
         links = catalog.reclassify(ctx, thread_id=thread.id)
         typer.echo(f"thread {thread.id}: {links} article(s) placed")
+    cluster_pending(ctx)  # the write path: the placed articles are grouped into the threads' stories
 
 
 @app.command("remove")

@@ -1,9 +1,14 @@
-"""Local files and folders (text, Markdown, HTML, JSON articles) turned into `RawItem`s."""
+"""Local files and folders (text, Markdown, HTML, JSON articles) turned into `RawItem`s.
+
+A folder may hold a `manifest.toml` giving, per file, what the file itself cannot carry: its outlet,
+its original URL and its publication date (the demo corpus ships one: seeds/manifest.toml).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +29,7 @@ _URL_KEYS = ("url", "link")
 _DATE_KEYS = ("published", "date")
 _OUTLET_KEYS = ("outlet", "source")
 _GUID_KEYS = ("guid", "id")
+MANIFEST = "manifest.toml"
 
 
 class SourceFileError(ValueError):
@@ -59,14 +65,70 @@ def scan_path(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> FolderRead:
     if not path.exists():
         raise SourceFileError(f"{path} does not exist")
     if not path.is_dir():
-        return FolderRead(items=read_file(path, max_bytes=max_bytes))
+        manifest = _manifest_or_empty(path.parent, FolderRead())
+        return FolderRead(items=_described(path, read_file(path, max_bytes=max_bytes), manifest))
     result = FolderRead()
+    manifest = _manifest_or_empty(path, result)
     for file in _visible_files(path):
+        if file.name == MANIFEST and file.parent == path:
+            continue
         try:
-            result.items.extend(read_file(file, max_bytes=max_bytes))
+            result.items.extend(_described(file, read_file(file, max_bytes=max_bytes), manifest))
         except (SourceFileError, OSError) as error:
             result.skipped.append((file, str(error)))
     return result
+
+
+def read_manifest(folder: Path) -> dict[Path, dict[str, str]]:
+    """`folder/manifest.toml`: per file (resolved path), its outlet, url and published date, as given.
+
+    Format: one `[[articles]]` table per file, with `file` (relative to the folder) and any of
+    `outlet`, `url` (http or https) and `published` (ISO 8601); other keys (`basis`, `note`) are for
+    the reader. Raises SourceFileError when the manifest is not valid.
+    """
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(decode_body(path.read_bytes()).text)
+    except tomllib.TOMLDecodeError as error:
+        raise SourceFileError(f"{path}: not valid TOML ({error})") from None
+    entries = data.get("articles", [])
+    if not isinstance(entries, list):
+        raise SourceFileError(f"{path}: 'articles' must be an array of tables ([[articles]])")
+    found: dict[Path, dict[str, str]] = {}
+    for i, entry in enumerate(entries):
+        where = f"{path} articles[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise SourceFileError(f"{where}: each entry needs a 'file'")
+        fields = {k: str(v) for k, v in entry.items() if k in {"outlet", "url", "published"} and v != ""}
+        if "url" in fields and not is_http_url(fields["url"]):
+            raise SourceFileError(f"{where}: 'url' must be an http(s) URL, got {fields['url'][:100]!r}")
+        _published(fields.get("published"), where)  # refused now, not when the file is read
+        found[(folder / entry["file"]).resolve()] = fields
+    return found
+
+
+def _manifest_or_empty(folder: Path, result: FolderRead) -> dict[Path, dict[str, str]]:
+    # A broken manifest must not hide the articles: they are read without it, and it is reported.
+    try:
+        return read_manifest(folder)
+    except (SourceFileError, OSError) as error:
+        result.skipped.append((folder / MANIFEST, str(error)))
+        log.warning("%s", error)
+        return {}
+
+
+def _described(path: Path, items: list[RawItem], manifest: dict[Path, dict[str, str]]) -> list[RawItem]:
+    """Items of `path` with what the manifest says of it (only where the file says nothing)."""
+    fields = manifest.get(path.resolve())
+    if not fields:
+        return items
+    for item in items:
+        item.outlet = item.outlet or fields.get("outlet")
+        item.url = item.url or fields.get("url")
+        item.published = item.published or _published(fields.get("published"), str(path))
+    return items
 
 
 def read_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> list[RawItem]:
@@ -91,11 +153,10 @@ def _guid(path: Path) -> str:
 
 
 def _read_text(path: Path, content: bytes) -> list[RawItem]:
-    # Title and date are left to the pipeline's plain-text cleaner (headline line, date in the text).
-    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    # Title and date are left to the pipeline (headline line, a date in the text). The file's
+    # modification time says when it was copied, not when the article was published: it is not used.
     decoded = decode_body(content)
-    extra = {"plain": "1", "mtime": mtime, "charset": decoded.rule}
-    return [RawItem(title="", text=decoded.text, guid=_guid(path), extra=extra)]
+    return [RawItem(title="", text=decoded.text, guid=_guid(path), extra={"plain": "1", "charset": decoded.rule})]
 
 
 def _read_html(path: Path, content: bytes) -> list[RawItem]:

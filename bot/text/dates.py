@@ -5,14 +5,20 @@ but not «12 يوليو/تموز 2025» nor the Levantine months (تموز, كا
 turns bare years into dates. A date here is a day, a month name and a year, so a month table and
 one pattern per order (day-month-year, month-day-year, ISO) read it exactly.
 Times are read as written («01:52 صباحاً», "1:52 pm"); the outlet's time zone is unknown, so the
-wall time is taken as UTC.
+wall time is taken as UTC. Numeric dates are read day first (12/07/2025), as Arabic and European outlets
+write them, unless the first number cannot be a month's day order (07/31/2025). Hijri dates
+(«17 محرم 1447 هـ») are converted with the Umm al-Qura calendar (hijridate).
+
+`plausible` is the one rule for a publication date that can be believed, whatever gave it.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from hijridate import Hijri
 
 from bot.text.errors import TextError, require_str
 from bot.text.normalize import normalize
@@ -31,8 +37,28 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     11: ("نوفمبر", "تشرين الثاني", "تشرين ثاني", "نونبر", "november", "nov"),
     12: ("ديسمبر", "كانون الأول", "كانون أول", "دجنبر", "december", "dec"),
 }
+_HIJRI_MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("محرم", "المحرم"),
+    2: ("صفر",),
+    3: ("ربيع الأول", "ربيع أول"),
+    4: ("ربيع الآخر", "ربيع الثاني", "ربيع ثاني"),
+    5: ("جمادى الأولى", "جمادى الأول"),
+    6: ("جمادى الآخرة", "جمادى الثانية", "جمادى الآخر"),
+    7: ("رجب",),
+    8: ("شعبان",),
+    9: ("رمضان",),
+    10: ("شوال",),
+    11: ("ذو القعدة", "ذي القعدة"),
+    12: ("ذو الحجة", "ذي الحجة"),
+}
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
+# hijridate's Umm al-Qura tables cover 1343-1500 AH (1924-2077).
+_MIN_HIJRI, _MAX_HIJRI = 1343, 1500
 _NOON = 12
+_MONTHS_IN_YEAR = 12
+# A publication date is believed from 1990 on, and up to a day ahead (time zones, clocks set slightly wrong).
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 
 
 @functools.cache
@@ -41,8 +67,14 @@ def _month_numbers() -> dict[str, int]:
 
 
 @functools.cache
+def _hijri_month_numbers() -> dict[str, int]:
+    return {normalize(name): number for number, names in _HIJRI_MONTH_NAMES.items() for name in names}
+
+
+@functools.cache
 def _patterns() -> tuple[re.Pattern[str], ...]:
     names = sorted(_month_numbers(), key=len, reverse=True)
+    hijri = sorted(_hijri_month_numbers(), key=len, reverse=True)
     month = "(?<!\\w)(?:" + "|".join(re.escape(name) for name in names) + ")(?!\\w)\\.?"
     # «يوليو/تموز» and «يونيو (حزيران)»: outlets often give both month names; the first decides.
     months = rf"(?P<month>{month})(?:\s*[/(\-]\s*{month}\s*\)?)?"
@@ -59,6 +91,15 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
             r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
             r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2}))?(?P<half>)(?!\d)"
         ),
+        # 12/07/2025, 12.07.2025, 12-07-2025: one separator throughout.
+        re.compile(
+            rf"(?<![\d/.\-])(?P<day>\d{{1,2}})(?P<sep>[/.\-])(?P<month>\d{{1,2}})(?P=sep){year}{time}"
+        ),
+        # «17 محرم 1447 هـ»: the year alone tells the calendar apart, the era mark is optional.
+        re.compile(
+            rf"{day}\s+(?P<hmonth>(?<!\w)(?:{'|'.join(re.escape(n) for n in hijri)})(?!\w))\s+"
+            r"(?P<hyear>1[34]\d\d)(?!\d)(?:\s*(?:ه|هجريه|للهجره)(?!\w))?"
+        ),
     )
 
 
@@ -69,7 +110,7 @@ def _month_number(value: str) -> int:
 
 
 def _hour(match: re.Match[str]) -> tuple[int, int]:
-    if match.group("hour") is None:
+    if match.groupdict().get("hour") is None:
         return 0, 0
     hour, minute = int(match.group("hour")), int(match.group("minute"))
     half = match.group("half") or ""
@@ -81,15 +122,29 @@ def _hour(match: re.Match[str]) -> tuple[int, int]:
 
 
 def _to_datetime(match: re.Match[str]) -> datetime | None:
+    groups = match.groupdict()
+    if groups.get("hmonth"):
+        return _hijri_datetime(int(groups["hyear"]), groups["hmonth"], int(match.group("day")))
     year = int(match.group("year"))
     if not _MIN_YEAR <= year <= _MAX_YEAR:
         return None
+    month, day = _month_number(match.group("month")), int(match.group("day"))
+    if groups.get("sep") and month > _MONTHS_IN_YEAR >= day:  # 07/31/2025: written month first
+        month, day = day, month
     try:
-        return datetime(
-            year, _month_number(match.group("month")), int(match.group("day")), *_hour(match), tzinfo=UTC
-        )
+        return datetime(year, month, day, *_hour(match), tzinfo=UTC)
     except ValueError:  # 31 February, 25:70 and the like are not dates
         return None
+
+
+def _hijri_datetime(year: int, month_name: str, day: int) -> datetime | None:
+    if not _MIN_HIJRI <= year <= _MAX_HIJRI:
+        return None
+    try:
+        gregorian = Hijri(year, _hijri_month_numbers()[month_name], day).to_gregorian()
+    except (ValueError, OverflowError):  # 30 in a 29-day month, or outside the tables
+        return None
+    return datetime(gregorian.year, gregorian.month, gregorian.day, tzinfo=UTC)
 
 
 def _date_in_line(line: str) -> datetime | None:
@@ -116,3 +171,22 @@ def find_date(text: str, *, lines: int = 12) -> datetime | None:
         if found is not None:
             return found
     return None
+
+
+def plausible(moment: datetime | None, *, now: datetime) -> tuple[datetime | None, str | None]:
+    """`moment` when it can be a publication date, else None with the reason (for the source's health).
+
+    A date more than FUTURE_SLACK ahead of `now`, or before 1990, is a feed's or page's error (a wrong
+    clock, a placeholder such as 1970-01-01 or 2099-12-31). It becomes unknown rather than the fetch
+    time: the fetch time would pass for a real date in briefs and citations, while an unknown date
+    lets the next evidence (the page's metadata, a date in the text) speak, and is shown as unknown.
+    """
+    if moment is None:
+        return None, None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment > now + FUTURE_SLACK:
+        return None, f"date {moment:%Y-%m-%d %H:%M} is in the future; stored as unknown"
+    if moment < EARLIEST_PUBLISHED:
+        return None, f"date {moment:%Y-%m-%d} is before 1990; stored as unknown"
+    return moment, None
