@@ -232,4 +232,6 @@ def story_overview(session: Session, story: Story) -> dict[str, Any]:
     }
     thread_row = session.get(Thread, story.thread_id)
     thread = ThreadDef.from_dict(thread_row.definition) if thread_row is not None else None
-    return transparency.annotate_overview(session, overview, thread=thread, catalogue=outlets.catalogue(session))
+    return transparency.annotate_overview(
+        session, overview, thread=thread, catalogue=outlets.catalogue(session)
+    )
