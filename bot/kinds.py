@@ -58,7 +58,7 @@ _EN_SPEECH = (
     r"(?:said|says|say|stated|states|told|tells|announced|announces|declared|declares|added|noted|"
     r"stressed|stresses|emphasi[sz]ed|underlined|warned|warns|vowed|pledged|pledges|confirmed|"
     r"confirms|affirmed|reaffirmed|insisted|urged|urges|called for|called on|wrote|accused|denied|"
-    r"condemned|praised|welcomed|expressed|hailed|thanked|agreed|signed|ordered|promised|"
+    r"condemned|praised|welcomed|expressed|hailed|thanked|agreed|ordered|promised|"
     r"reiterated|described|dismissed|rejected|quoted|cited|called|relayed|reported|replied|responded|"
     r"remarked|remarks|explained|claimed|announcing)"
 )
@@ -68,12 +68,15 @@ _EN_OFFICIAL = (
     r"ambassador|envoy|embassy|crown prince|king|emir|sheikh|chief of staff|secretary of state|"
     r"foreign office|state department|pentagon|military|army|armed forces|joint chiefs|command|"
     r"council|parliament|duma|senate|officials?|authorities|delegation|cabinet|committee|"
-    r"diplomats?|kim|choe|putin|lavrov|peskov|zakharova|shoigu|belousov|novak|dmitriev|kim jong[ -]un|kim yo[ -]jong|"
+    r"diplomats?|he|she|kim|choe|putin|lavrov|ushakov|peskov|zakharova|shoigu|belousov|novak|dmitriev|kim jong[ -]un|kim yo[ -]jong|"
     r"choe son[ -]hui|mohammed bin salman|bin salman|faisal bin farhan|abdulaziz bin salman|"
     r"alkhorayef|yoon|lee jae[ -]myung|xi jinping|trump|biden|erdogan|zelensky|"
     r"kcna|rodong sinmun|saudi press agency|spa|wam|qna|kuna)"
 )
-_EN_ANONYMOUS = r"(?:sources?|people familiar|person familiar|insiders?|on condition of anonymity|unnamed)"
+_EN_ANONYMOUS = (
+    r"(?:sources?|people familiar|person familiar|insiders?|on condition of anonymity|unnamed|"
+    r"(?:an?|the|two|three|several|some) (?:[a-z]+ ){0,2}(?:officials?|delegates?|diplomats?) (?:said|say|told))"
+)
 
 _EN_CUES: list[tuple[Kind, str, str]] = [
     ("analysis", "analysts", r"\banalysts?\b"),
@@ -86,7 +89,9 @@ _EN_CUES: list[tuple[Kind, str, str]] = [
         r"|\b(?:could|may|might) (?:be|signal|indicate|suggest|mean|reflect|prompt|lead|pave|help|undermine)\b"
         r"|\b(?:signals?|signall?ing|underscores?|highlights?|reflects?|suggests?|illustrates?) "
         r"(?:a|an|the|how|that|russia|moscow|north korea|pyongyang)\b"
-        r"|\b(?:promises? to|galvani[sz]es?|watches closely|in a move that|a sign of|aimed at)\b",
+        r"|\b(?:promises? to|galvani[sz]es?|watches closely|in a move that|a sign of|underscores?|mystery)\b"
+        r"|\bnot (?:immediately )?clear\b|\b(?:is|are|was|were) (?:viewed|regarded|considered) as\b"
+        r"|\ba surprise to\b|\b(?:is|are) seeking to\b|\bin the face of\b",
     ),
     (
         "official",
@@ -105,18 +110,27 @@ _EN_NOT_SPOKEN = r"(?<!\bwas )(?<!\bwere )(?<!\bbeen )(?<!\bbe )(?<!n't )(?<!\bn
 _EN_OFFICIAL_SPEECH = re.compile(
     r"\b" + _EN_OFFICIAL + r"\b[^.;:]{0,60}?" + _EN_NOT_SPOKEN + r"\b" + _EN_SPEECH + r"\b"
     # "…, said the Kremlin": the speaker follows closely, and is not a possessive ("reported Putin's signing").
-    r"|" + _EN_NOT_SPOKEN + r"\b" + _EN_SPEECH + r"\b[^.;:]{0,25}?\b" + _EN_OFFICIAL + r"\b(?!['’]s\b)",
+    r"|"
+    + _EN_NOT_SPOKEN
+    + r"\b"
+    + _EN_SPEECH
+    + r"\b(?:\s+[\w'’-]+){0,3}?\s+"
+    + _EN_OFFICIAL
+    + r"\b(?!['’]s\b)",
     re.IGNORECASE,
 )
 _EN_ANONYMOUS_SPEECH = re.compile(r"\b" + _EN_ANONYMOUS + r"\b", re.IGNORECASE)
 
 # ---------------------------------------------------------------- Arabic cues (on normalized text)
 
+# The text is normalized (bot.text.normalize) before matching: the patterns are folded the same way.
+_FOLD = str.maketrans({"ئ": "ي", "ؤ": "و", "ى": "ي", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا"})
+
 _AR_SPEECH = (
-    r"(?:قال|قالت|يقول|تقول|اعلن|اعلنت|يعلن|تعلن|اكد|اكدت|يؤكد|تؤكد|صرح|صرحت|اوضح|اوضحت|اضاف|اضافت|"
+    r"(?:قال|قالت|يقول|تقول|اعلن|اعلنت|اكد|اكدت|يؤكد|تؤكد|صرح|صرحت|اوضح|اوضحت|اضاف|اضافت|"
     r"شدد|شددت|اشار|اشارت|دعا|دعت|حذر|حذرت|ذكر|ذكرت|وصف|وصفت|نفي|نفت|ادان|ادانت|رحب|رحبت|اعرب|اعربت|"
-    r"تعهد|تعهدت|وقع|وقعت|امر|جدد|جددت|كشف|كشفت|لفت|لفتت|نوه|نوهت|ابلغ|ابلغت|قوله|قولها|قولهم|"
-    r"تصريحات|تصريح|كلمه|خطاب|اشاد|اشادت|خاطب|رد|ردت|عبر|عبرت|اعتبر|اعتبرت|طالب|طالبت)"
+    r"تعهد|تعهدت|امر|جدد|جددت|كشف|كشفت|لفت|لفتت|نوه|نوهت|ابلغ|ابلغت|"
+    r"تصريحات|تصريح|كلمه|خطاب|نقلت|قائلا|قائله|تابع|تابعت|اردف|اشاد|اشادت|خاطب|رد|ردت|عبر|عبرت|اعتبر|اعتبرت|طالب|طالبت)"
 )
 _AR_OFFICIAL = (
     r"(?:وزير|وزيره|وزاره|الرئيس|رئيس|الكرملين|الحكومه|حكومه|المتحدث|المتحدثه|الناطق|الناطقه|"
@@ -124,9 +138,14 @@ _AR_OFFICIAL = (
     r"مجلس|البرلمان|الدوما|الجيش|القوات المسلحه|هيئه الاركان|المسؤول|مسؤول|مسؤولون|الوفد|"
     r"بوتين|لافروف|بيسكوف|زاخاروفا|شويغو|بيلوسوف|نوفاك|دميترييف|كيم جونغ|كيم يو|تشوي سون|"
     r"محمد بن سلمان|فيصل بن فرحان|عبدالعزيز بن سلمان|عبد العزيز بن سلمان|الخريف|ترامب|بايدن|شي جين|"
-    r"اردوغان|زيلينسكي|البيت الابيض|الخارجيه|الدفاع|كيم)"
+    r"اردوغان|زيلينسكي|البيت الابيض|الخارجيه|الدفاع|كيم|اوشاكوف|ابن سلمان|فرحان|مصدر مسؤول)"
 )
-_AR_ANONYMOUS = r"(?:مصدر|مصادر|مطلعون|مطلعه|طلب عدم الكشف|رفض الكشف|لم يكشف)"
+# An unnamed official («مسؤول سعودي», "a Saudi official") is a source, not a speaker on the record;
+# «مصدر مسؤول» is the formula of Gulf official statements, so it is not.
+_AR_ANONYMOUS = (
+    r"(?:مصدر(?! مسؤول)|مصادر|مطلعون|مطلعه|طلب عدم الكشف|رفض الكشف|"
+    r"مسؤول(?:ون|ين)? (?:سعودي|روسي|روس|سعوديون|امريكي|اميركي|كوري|غربي|كبير|رفيع|اجنبي))"
+).translate(_FOLD)
 _AR_PREFIX = r"(?<![\u0621-\u064a])(?:[وفبلك]?(?:ال)?)"
 _AR_START = r"(?<![\u0621-\u064a])[وف]?"
 _AR_END = r"(?![\u0621-\u064a])"
@@ -143,7 +162,8 @@ _AR_CUES: list[tuple[Kind, str, str]] = [
         "assessment",
         _AR_START + r"(?:يري|تري|يرون|راي|رات|يعتقد|تعتقد|يعتقدون|في رايه|في رايها|من وجهه نظر|"
         r"من المرجح|من المحتمل|من المتوقع ان|يبدو ان|قد يشير|قد يعكس|يعكس|تعكس|مؤشر علي|دلاله علي|يرجح|ترجح|"
-        r"يشير|تشير|تعد|يعد|تعتبر|يعتبر|تمثل|يمثل|خطوه في مسار)" + _AR_END,
+        r"يشير|تشير|تعد|يعد|تعتبر|يعتبر|تمثل|يمثل|خطوه في مسار|يخشي|تخشي|يخشون|لا تبشر|في اطار جهود|"
+        r"تتيح|في اشاره|اشاره رمزيه|سعي الغرب)" + _AR_END,
     ),
     (
         "official",
@@ -161,16 +181,21 @@ _AR_CUES: list[tuple[Kind, str, str]] = [
     ("reporting", "anonymous", _AR_PREFIX + _AR_ANONYMOUS),
 ]
 
+
 _AR_OFFICIAL_SPEECH = re.compile(
     # VSO, the usual order: the speaker right after the verb («قال وزير…», «أعلنت الوزارة»), or SVO close by.
     f"{_AR_START}{_AR_SPEECH}{_AR_END}(?:\\s+\\S+)?\\s+{_AR_PREFIX}{_AR_OFFICIAL}"
-    f"|{_AR_PREFIX}{_AR_OFFICIAL}[^.;:]{{0,30}}?{_AR_START}{_AR_SPEECH}{_AR_END}"
+    f"|{_AR_PREFIX}{_AR_OFFICIAL}[^.;:]{{0,30}}?{_AR_START}{_AR_SPEECH}{_AR_END}".translate(_FOLD)
 )
 _AR_ANONYMOUS_SPEECH = re.compile(_AR_PREFIX + _AR_ANONYMOUS)
+# A sentence continuing an official's words with no subject: «وأضاف أن…», «وتابع قائلاً…».
+_AR_CONTINUED = re.compile(
+    r"^[وف](?:اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اكد|اكدت|شدد|شددت|اردف)\s+(?:ان|إن|قايلا|:)"
+)
 
 _COMPILED = {
     "en": [(kind, name, re.compile(pattern, re.IGNORECASE)) for kind, name, pattern in _EN_CUES],
-    "ar": [(kind, name, re.compile(pattern)) for kind, name, pattern in _AR_CUES],
+    "ar": [(kind, name, re.compile(pattern.translate(_FOLD))) for kind, name, pattern in _AR_CUES],
 }
 _SPEECH = {
     "en": (_EN_OFFICIAL_SPEECH, _EN_ANONYMOUS_SPEECH),
@@ -196,11 +221,11 @@ def find_cues(sentence: str, lang: str) -> list[Cue]:
     cues = [
         Cue(kind, name, match.group(0).strip())
         for kind, name, pattern in _COMPILED[lang]
-        for match in [pattern.search(unquoted if kind == "analysis" else text)]
+        for match in [pattern.search(unquoted)]
         if match
     ]
     official, anonymous = _SPEECH[lang]
-    speech = official.search(text)
+    speech = official.search(unquoted) or (_AR_CONTINUED.search(unquoted) if lang == "ar" else None)
     if speech and not anonymous.search(speech.group(0)):
         cues.append(Cue("official", "official speaker", speech.group(0).strip()))
     return cues
@@ -235,5 +260,5 @@ def reconcile(proposed: str | None, sentence: str, lang: str) -> KindDecision:
     """
     decision = decide(sentence, lang)
     if proposed in KINDS and decision.by_default and proposed != decision.kind:
-        return KindDecision(proposed, (Cue(proposed, "model", ""),))  # type: ignore[arg-type]
+        return KindDecision(proposed, (Cue(proposed, "model", ""),))
     return decision

@@ -104,7 +104,7 @@ def test_a_bad_entry_is_refused_naming_the_outlet_and_the_field() -> None:
 
 def test_a_domain_claimed_by_two_outlets_is_refused() -> None:
     text = _file() + _file(id="other", name="Other")
-    with pytest.raises(OutletError, match="'domain example.org' belongs to both 'example' and 'other'"):
+    with pytest.raises(OutletError, match=r"'domain example\.org' belongs to both 'example' and 'other'"):
         parse_outlets(text)
 
 
