@@ -150,11 +150,11 @@ _AR_STATE = {
     "other": "منها {n} وسيلة حكومية",
 }
 _AR_UNKNOWN = {
-    "one": "وواحدة غير مصنفة",
-    "two": "واثنتان غير مصنفتين",
-    "few": "و{n} غير مصنفة",
-    "many": "و{n} غير مصنفة",
-    "other": "و{n} غير مصنفة",
+    "one": "إحداها غير مصنفة",
+    "two": "منها اثنتان غير مصنفتين",
+    "few": "منها {n} غير مصنفة",
+    "many": "منها {n} غير مصنفة",
+    "other": "منها {n} غير مصنفة",
 }
 FLAGS = {
     "en": {
@@ -192,7 +192,8 @@ def line(data: Mapping[str, Any] | None, lang: str) -> str:
             shown = "حكومية" if n == 1 else FLAGS["ar"]["all_state"] if s == n else _ar(_AR_STATE, s)
             text += "، " + shown
         if u:
-            text += "، " + _ar(_AR_UNKNOWN, u)
+            shown = "غير مصنفة" if n == 1 else "كلها غير مصنفة" if u == n else _ar(_AR_UNKNOWN, u)
+            text += "، " + shown
         return text
     text = _en_plural(n, "outlet", "outlets")
     if c:
@@ -206,7 +207,9 @@ def line(data: Mapping[str, Any] | None, lang: str) -> str:
             else f"{s} of them state media"
         )
     if u:
-        text += f", {u} unknown"
+        text += ", " + (
+            "not identified" if n == 1 else "none identified" if u == n else f"{u} of them unidentified"
+        )
     return text
 
 

@@ -50,9 +50,15 @@ def annotate_sources(sources: Sequence[dict[str, Any]], catalogue: Catalogue, la
     return infos
 
 
-def annotate_bullets(bullets: Sequence[dict[str, Any]], lang: str) -> None:
-    """Each bullet gets its kind (a model's kind stands only where the sentence has no cue) and evidence."""
+def annotate_bullets(bullets: Sequence[dict[str, Any]], lang: str, *, method: str = "") -> None:
+    """Each bullet gets its kind (a model's kind stands only where the sentence has no cue) and evidence.
+
+    A key-facts card's lines ("Who: …", "Figures: …") are lists, not claims: they get no kind.
+    """
     for bullet in bullets:
+        if method == "keyfacts":
+            bullet["kind"], bullet["kind_evidence"] = "", []
+            continue
         decision = reconcile(bullet.get("kind") or None, str(bullet.get("text", "")), lang)
         bullet["kind"] = decision.kind
         bullet["kind_evidence"] = [cue.to_dict() for cue in decision.evidence]
@@ -96,7 +102,9 @@ def annotate_brief(
     for story in stories:
         infos = annotate_sources(story["sources"], catalogue, lang)
         story["corroboration"] = story_corroboration(story["sources"], infos, articles, sides)
-        annotate_bullets(story["bullets"], lang)
+        # Independent outlets, as the corroboration line counts them (wire copies once).
+        story["outlet_count"] = story["corroboration"]["outlets"]
+        annotate_bullets(story["bullets"], lang, method=str(story.get("method", "")))
     return payload
 
 

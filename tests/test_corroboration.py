@@ -77,8 +77,14 @@ def test_english_singulars_and_the_flags_follow_the_counts() -> None:
         "Only state media of the countries involved report this."
     )
     assert "مصدر واحد" in summary_line(single, "ar")
+    assert line({"outlets": 3, "countries": 2, "state": 0, "unknown": 1}, "en") == (
+        "3 outlets in 2 countries, 1 of them unidentified"
+    )
+    assert line({"outlets": 1, "countries": 0, "state": 0, "unknown": 1}, "en") == "1 outlet, not identified"
     assert (
-        line({"outlets": 3, "countries": 2, "state": 0, "unknown": 1}, "en")
-        == "3 outlets in 2 countries, 1 unknown"
+        line({"outlets": 1, "countries": 0, "state": 0, "unknown": 1}, "ar") == "وسيلة إعلام واحدة، غير مصنفة"
+    )
+    assert line({"outlets": 3, "countries": 1, "state": 0, "unknown": 2}, "ar") == (
+        "3 وسائل إعلام من دولة واحدة، منها اثنتان غير مصنفتين"
     )
     assert line(None, "en") == "" and summary_line({}, "ar") == ""

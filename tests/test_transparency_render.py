@@ -61,7 +61,7 @@ def test_plain_text_shows_kinds_tags_and_the_corroboration_line() -> None:
     assert "TASS (Russia, state media, wire) [1]" in text
     assert "KCNA (North Korea, state media, wire) [2]" in text
     assert "Some Blog (unknown outlet) [3]" in text
-    assert "3 outlets in 2 countries, 2 of them state media, 1 unknown." in text
+    assert "3 outlets in 2 countries, 2 of them state media, 1 of them unidentified." in text
 
 
 def test_arabic_plain_text_uses_arabic_names_labels_and_agreement() -> None:
@@ -75,14 +75,14 @@ def test_markdown_shows_the_same_escaped() -> None:
     text = briefs.render_markdown(_brief("en"))
     assert "- **Official:** Lavrov said" in text
     assert "TASS \\(Russia, state media, wire\\) \\[1\\]" in text
-    assert "_3 outlets in 2 countries, 2 of them state media, 1 unknown\\._" in text
+    assert "_3 outlets in 2 countries, 2 of them state media, 1 of them unidentified\\._" in text
 
 
 def test_telegram_html_shows_them_and_arabic_keeps_its_isolates() -> None:
     html = brief_html(_brief("en"))
     assert "• <b>Official:</b> Lavrov said" in html
     assert "TASS (Russia, state media, wire) <a href=" in html
-    assert "<i>3 outlets in 2 countries, 2 of them state media, 1 unknown.</i>" in html
+    assert "<i>3 outlets in 2 countries, 2 of them state media, 1 of them unidentified.</i>" in html
     arabic = "\n".join(render_brief(_brief("ar")))
     assert "• <b>رسمي:</b>" in arabic
     assert f"{FSI}Some Blog{PDI} (مصدر غير مصنف)" in arabic
@@ -98,7 +98,7 @@ def test_slack_blocks_show_them_within_the_block_limits() -> None:
     ]
     joined = "\n".join(t if isinstance(t, str) else "" for t in texts)
     assert "• *Official:* Lavrov said" in joined
-    assert "_3 outlets in 2 countries, 2 of them state media, 1 unknown._" in joined
+    assert "_3 outlets in 2 countries, 2 of them state media, 1 of them unidentified._" in joined
     assert "[1] TASS (Russia, state media, wire) — " in joined
     assert all(len(t) <= 3000 for t in texts if isinstance(t, str))
 
@@ -138,3 +138,12 @@ def test_an_answer_with_an_independent_source_gets_no_such_note_but_every_citati
     assert "KCNA (North Korea, state media, wire) — title 1" in answer_html(answer)
     context = [e["text"] for m in answer_messages(answer) for b in m["blocks"] for e in b.get("elements", [])]
     assert any("Reuters (UK, wire)" in str(text) for text in context)
+
+
+def test_a_key_facts_card_gets_no_kind_markers() -> None:
+    bullets = [{"text": "Who: Sergei Lavrov, Kim Jong Un", "cites": [1]}]
+    annotate_bullets(bullets, "en", method="keyfacts")
+    assert bullets[0]["kind"] == "" and not bullets[0]["kind_evidence"]
+    payload = _brief("en")
+    payload["stories"][0]["bullets"] = bullets
+    assert "• Who: Sergei Lavrov" in briefs.render_text(payload)
