@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.labels import corroboration_text, kind_marker, source_info, with_tag
+from bot.labels import corroboration_text, kind_marker
 from bot.summarize import Summary
 
 PAYLOAD_FORMAT = 1
@@ -196,27 +196,26 @@ def render_text(payload: Mapping[str, Any]) -> str:
     lines = [_one_line(payload["title"]), ""]
     if payload["empty"]:
         return "\n".join([*lines, _one_line(payload["message"])])
-    lang = payload["lang"]
     for story in payload["stories"]:
         tag = f" ({words['fallback']})" if story["method"] == "fallback" else ""
         lines.append(f"■ {_one_line(story['headline'])}{tag}")
+        lines += [f"  {line}" for line in [corroboration_text(story, payload["lang"])] if line]
         for bullet in story["bullets"]:
             marks = "".join(f"[{n}]" for n in bullet["cites"])
-            lines.append(f"  • {kind_marker(bullet, lang)}{_one_line(bullet['text'])} {marks}".rstrip())
+            kind = kind_marker(bullet, payload["lang"])
+            lines.append(f"  • {kind}{_one_line(bullet['text'])} {marks}".rstrip())
         if story["note"]:
             lines.append(f"  ({_one_line(story['note'])})")
-        lines.append(f"  {_text_sources(story, words, lang)}")
-        if corroboration_text(story, lang):
-            lines.append(f"  {corroboration_text(story, lang)}")
+        lines.append(f"  {_text_sources(story, words)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _text_sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+def _text_sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
     parts = []
     for outlet, markers, links in _outlet_groups(story):
         marks = "".join(f"[{n}]" for n in markers)
-        parts.append(" ".join([_one_line(with_tag(outlet, source_info(story, outlet), lang)), marks, *links]))
+        parts.append(" ".join([_one_line(outlet), marks, *links]))
     count = words["outlets"].format(n=story["outlet_count"])
     return f"{words['sources']} ({count}): " + "; ".join(parts)
 
@@ -239,30 +238,29 @@ def render_markdown(payload: Mapping[str, Any]) -> str:
     lines = [f"## {escape_markdown(payload['title'])}", ""]
     if payload["empty"]:
         return "\n".join([*lines, escape_markdown(payload["message"])]) + "\n"
-    lang = payload["lang"]
     for story in payload["stories"]:
         tag = f" _({escape_markdown(words['fallback'])})_" if story["method"] == "fallback" else ""
         lines += [f"### {escape_markdown(story['headline'])}{tag}", ""]
+        lines += [
+            f"_{escape_markdown(line)}_\n" for line in [corroboration_text(story, payload["lang"])] if line
+        ]
         for bullet in story["bullets"]:
             marks = "".join(f"\\[{n}\\]" for n in bullet["cites"])
-            kind = kind_marker(bullet, lang)
-            shown = f"**{escape_markdown(kind.strip())}** " if kind else ""
-            lines.append(f"- {shown}{escape_markdown(bullet['text'])} {marks}".rstrip())
+            kind = escape_markdown(kind_marker(bullet, payload["lang"]).strip())
+            lines.append(
+                f"- {f'**{kind}** ' if kind else ''}{escape_markdown(bullet['text'])} {marks}".rstrip()
+            )
         if story["note"]:
             lines += ["", f"_{escape_markdown(story['note'])}_"]
-        lines += ["", _markdown_sources(story, words, lang)]
-        if corroboration_text(story, lang):
-            lines += ["", f"_{escape_markdown(corroboration_text(story, lang))}_"]
-        lines.append("")
+        lines += ["", _markdown_sources(story, words), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _markdown_sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+def _markdown_sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
     parts = []
     for outlet, markers, links in _outlet_groups(story):
         marks = "".join(f"\\[{n}\\]" for n in markers)
         shown = " ".join(f"[link]({_markdown_url(url)})" for url in links)
-        name = escape_markdown(with_tag(outlet, source_info(story, outlet), lang))
-        parts.append(" ".join(p for p in (name, marks, shown) if p))
+        parts.append(" ".join(p for p in (escape_markdown(outlet), marks, shown) if p))
     count = escape_markdown(words["outlets"].format(n=story["outlet_count"]))
     return f"**{words['sources']}** ({count}): " + "; ".join(parts)

@@ -11,6 +11,7 @@ Renderers show these through bot.labels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.corroboration import Report, corroborate
 from bot.kinds import reconcile
-from bot.labels import according_to
+from bot.labels import according_to, with_tag
 from bot.outlets import Catalogue, OutletInfo
 from bot.threads import ThreadDef
 from storage.models import Article
@@ -38,14 +39,24 @@ def _articles(session: Session, ids: Iterable[int]) -> dict[int, tuple[int | Non
     return {row.id: (row.duplicate_of, row.text or "") for row in rows}
 
 
+def shown_outlet(name: str, info: OutletInfo, lang: str) -> str:
+    """The outlet as a citation shows it: its name in `lang` when known, then its tag in brackets.
+
+    The label travels in the citation's `outlet` itself, so every renderer that prints a citation
+    prints it: "TASS (Russia, state media, wire)", "example.net (unknown outlet)".
+    """
+    return with_tag(info.name if info.known else name, info.to_dict(), lang)
+
+
 def annotate_sources(sources: Sequence[dict[str, Any]], catalogue: Catalogue, lang: str) -> list[OutletInfo]:
-    """Each source dict gets `outlet_info`; a known outlet is named as the catalogue names it in `lang`."""
+    """Each source dict gets `outlet_info` (the facts), `outlet_name`, and `outlet` as a reader sees it."""
     infos = []
     for source in sources:
-        info = catalogue.info(source.get("url"), str(source.get("outlet") or ""), lang=lang)
+        name = str(source.get("outlet") or "")
+        info = catalogue.info(source.get("url"), name, lang=lang)
         source["outlet_info"] = info.to_dict()
-        if info.known:
-            source["outlet"] = info.name
+        source["outlet_name"] = info.name if info.known else name
+        source["outlet"] = shown_outlet(name, info, lang)
         infos.append(info)
     return infos
 
@@ -132,9 +143,8 @@ def annotate_answer(answer: Answer, catalogue: Catalogue, *, thread: ThreadDef |
     infos = []
     for i, citation in enumerate(answer.citations):
         info = catalogue.info(citation.url, citation.outlet, lang=answer.lang)
-        answer.citations[i] = citation.with_outlet(
-            info.to_dict(), info.name if info.known else citation.outlet
-        )
+        answer.citations[i] = replace(citation, outlet=shown_outlet(citation.outlet, info, answer.lang))
+        answer.outlets[str(citation.n)] = info.to_dict()
         infos.append(info)
     sides = parties(catalogue, thread)
     if answer.covered and infos and all(i.known and i.state_media and i.country in sides for i in infos):

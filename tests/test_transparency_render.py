@@ -48,8 +48,11 @@ def _brief(lang: str) -> dict[str, Any]:
 def test_the_payload_carries_outlet_facts_corroboration_and_kinds_with_evidence() -> None:
     story = _brief("en")["stories"][0]
     assert story["sources"][0]["outlet_info"]["ownership"] == "state"
-    assert story["sources"][1]["outlet"] == "KCNA" and story["sources"][2]["outlet_info"]["known"] is False
+    assert (
+        story["sources"][1]["outlet_name"] == "KCNA" and story["sources"][2]["outlet_info"]["known"] is False
+    )
     assert story["corroboration"]["outlets"] == 3 and story["corroboration"]["state"] == 2
+    assert story["sources"][1]["outlet"] == "KCNA (North Korea, state media, wire)"
     assert [b["kind"] for b in story["bullets"]] == ["official", "analysis"]
     assert story["bullets"][1]["kind_evidence"][0]["cue"] == "analysts"
 
@@ -108,6 +111,7 @@ def test_a_payload_stored_before_these_fields_renders_as_before() -> None:
     for story in payload["stories"]:
         story.pop("corroboration")
         for source in story["sources"]:
+            source["outlet"] = source.pop("outlet_name")
             source.pop("outlet_info")
         for bullet in story["bullets"]:
             bullet.pop("kind")

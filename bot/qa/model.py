@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-
-from bot.labels import with_tag
 
 Method = Literal["offline", "llm", "fallback", "refusal"]
 
@@ -44,12 +42,6 @@ class Citation:
     date: str
     url: str | None
     lang: str
-    # The outlet's facts from the catalogue (bot.transparency); None when not looked up.
-    outlet_info: dict[str, Any] | None = None
-
-    def with_outlet(self, info: dict[str, Any], outlet: str) -> Citation:
-        """This citation with its outlet's facts and the outlet's name in the answer's language."""
-        return replace(self, outlet_info=info, outlet=outlet)
 
 
 @dataclass(slots=True)
@@ -68,6 +60,9 @@ class Answer:
     resolved_question: str = ""
     entities: list[str] = field(default_factory=list)
     log_id: int | None = None
+    # Each citation's outlet facts by its number (bot.transparency); the citation's `outlet` carries
+    # the label a reader sees ("KCNA (North Korea, state media, wire)").
+    outlets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every citation is state media of a party to the story: the text opens by saying so.
     state_media_only: bool = False
 
@@ -95,7 +90,7 @@ def render_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "المصادر:" if ar else "Sources:"]
         for c in answer.citations:
-            parts = [p for p in (with_tag(c.outlet, c.outlet_info, answer.lang), c.title, c.date) if p]
+            parts = [p for p in (c.outlet, c.title, c.date) if p]
             lines.append(f"[{c.n}] " + " — ".join(parts) + (f" {c.url}" if c.url else ""))
     if answer.as_of:
         lines += ["", f"{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}"]

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.slack.texts import t
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
-from bot.labels import corroboration_text, kind_marker, with_tag
+from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, Citation, fallback_label
 
 MAX_BLOCKS = 50
@@ -91,7 +91,7 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
     blocks = sections(body)
     if answer.method == "fallback":
         blocks += context_blocks([f"_{escape(fallback_label(lang))}_"])
-    blocks += context_blocks([_citation(c, answer.lang) for c in answer.citations])
+    blocks += context_blocks([_citation(c) for c in answer.citations])
     if answer.as_of:
         blocks += context_blocks([t(lang, "as_of", date=answer.as_of.date().isoformat())])
     if answer.log_id is not None:
@@ -99,10 +99,9 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
     return messages(blocks, escape(" ".join(answer.text.split())))
 
 
-def _citation(citation: Citation, lang: str) -> str:
+def _citation(citation: Citation) -> str:
     title = link(citation.url, plain(citation.title, limit=MAX_TITLE) or "link")
-    outlet = plain(with_tag(citation.outlet, citation.outlet_info, lang))
-    parts = [f"[{citation.n}]", outlet, title, plain(citation.date)]
+    parts = [f"[{citation.n}]", plain(citation.outlet), title, plain(citation.date)]
     return " — ".join(p for p in parts if p)
 
 
@@ -163,21 +162,18 @@ def _header(title: str) -> str:
 def _story_blocks(story: Mapping[str, Any], lang: str) -> list[Block]:
     urls = {s["n"]: s.get("url") for s in story.get("sources", [])}
     lines = [f"*{plain(story['headline'])}*"]
+    lines += [f"_{plain(line)}_" for line in [corroboration_text(story, lang)] if line]
     for bullet in story.get("bullets", []):
         marks = "".join(link(urls.get(n), f"[{n}]") for n in bullet.get("cites", []))
         kind = kind_marker(bullet, lang)
-        shown = f"*{plain(kind)}* " if kind else ""
-        lines.append(f"• {shown}{plain(bullet['text'])} {marks}".rstrip())
+        lines.append(f"• {f'*{plain(kind)}* ' if kind else ''}{plain(bullet['text'])} {marks}".rstrip())
     blocks = sections("\n".join(lines))
     notes = [plain(story["note"])] if story.get("note") else []
-    corroboration = [f"_{plain(corroboration_text(story, lang))}_"] if corroboration_text(story, lang) else []
-    sources = [_source(s, lang) for s in story.get("sources", [])]
-    blocks += context_blocks([*notes, *corroboration, *sources])
+    blocks += context_blocks([*notes, *(_source(s) for s in story.get("sources", []))])
     blocks.append({"type": "divider"})
     return blocks
 
 
-def _source(source: Mapping[str, Any], lang: str) -> str:
+def _source(source: Mapping[str, Any]) -> str:
     title = link(source.get("url"), plain(source.get("title"), limit=MAX_TITLE) or "link")
-    outlet = with_tag(str(source.get("outlet") or ""), source.get("outlet_info"), lang)
-    return f"[{source['n']}] {plain(outlet)} — {title}"
+    return f"[{source['n']}] {plain(source.get('outlet'))} — {title}"

@@ -13,7 +13,7 @@ from typing import Any
 from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
-from bot.labels import corroboration_text, kind_marker, source_info, with_tag
+from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, fallback_label
 
 
@@ -58,28 +58,22 @@ def _story(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> lis
     urls = {s["n"]: s.get("url") for s in story["sources"]}
     tag = f" <i>({esc(words['fallback'])})</i>" if story.get("method") == "fallback" else ""
     lines = [f"<b>■ {esc(story['headline'])}</b>{tag}"]
+    lines += [f"<i>{esc(line)}</i>" for line in [corroboration_text(story, lang)] if line]
     for bullet in story["bullets"]:
         marks = "".join(marker(n, urls.get(n)) for n in bullet["cites"])
         kind = kind_marker(bullet, lang)
-        shown = f"<b>{esc(kind)}</b> " if kind else ""
-        lines.append(f"• {shown}{esc(bullet['text'])} {marks}".rstrip())
+        lines.append(f"• {f'<b>{esc(kind)}</b> ' if kind else ''}{esc(bullet['text'])} {marks}".rstrip())
     if story.get("note"):
         lines.append(f"<i>{esc(story['note'])}</i>")
-    lines.append(_sources(story, words, lang))
-    if corroboration_text(story, lang):
-        lines.append(f"<i>{esc(corroboration_text(story, lang))}</i>")
-    lines.append("")
+    lines += [_sources(story, words), ""]
     return lines
 
 
-def _sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+def _sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
     groups: dict[str, list[str]] = {}
     for source in story["sources"]:
         groups.setdefault(source["outlet"], []).append(marker(source["n"], source.get("url")))
-    parts = [
-        f"{esc(with_tag(outlet, source_info(story, outlet), lang))} {''.join(marks)}"
-        for outlet, marks in groups.items()
-    ]
+    parts = [f"{esc(outlet)} {''.join(marks)}" for outlet, marks in groups.items()]
     count = esc(words["outlets"].format(n=story["outlet_count"]))
     return f"<i>{esc(words['sources'])} ({count}):</i> " + "; ".join(parts)
 
@@ -106,16 +100,15 @@ def answer_html(answer: Answer) -> str:
         lines += [f"• {esc(title)}" for title in answer.nearest]
     if answer.citations:
         lines += ["", "<b>" + ("المصادر" if ar else "Sources") + "</b>"]
-        lines += [_citation(c, answer.lang) for c in answer.citations]
+        lines += [_citation(c) for c in answer.citations]
     if answer.as_of:
         lines += ["", f"<i>{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}</i>"]
     return "\n".join(lines)
 
 
-def _citation(citation: Any, lang: str) -> str:
+def _citation(citation: Any) -> str:
     head = marker(citation.n, citation.url)
-    outlet = with_tag(citation.outlet, citation.outlet_info, lang)
-    rest = " — ".join(esc(p) for p in (outlet, citation.title, citation.date) if p)
+    rest = " — ".join(esc(p) for p in (citation.outlet, citation.title, citation.date) if p)
     return f"{head} {rest}"
 
 
