@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from babel import Locale
 
 from bot.dedupe import NUM_PERM, fingerprint
@@ -20,6 +21,7 @@ from bot.outlets import OutletInfo
 # Two members of one story sharing this much of their shingles are copies of one text (trimmed or
 # retitled wire copy); lower than dedupe's archive-wide threshold because both already report one event.
 WIRE_COPY_JACCARD = 0.5
+MIN_WORDS = 20  # shorter texts (a headline, a teaser) share too little to call them copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,16 @@ class Report:
     outlet: str  # the name shown, for an unknown outlet's identity
     duplicate_of: int | None = None
     text: str = ""
+    minhash: bytes | None = None  # the signature dedupe stored, so it is not computed again
+
+
+def _signature(report: Report) -> np.ndarray | None:
+    """The report's MinHash signature (stored, else computed); None for a text too short to compare."""
+    if len(report.text.split()) < MIN_WORDS:
+        return None
+    if report.minhash and len(report.minhash) == NUM_PERM * 4:
+        return np.frombuffer(report.minhash, dtype="<u4")
+    return fingerprint(report.text).signature
 
 
 @dataclass(slots=True)
@@ -76,7 +88,7 @@ def voices(reports: Sequence[Report], *, threshold: float = WIRE_COPY_JACCARD) -
     for report in reports:
         if report.duplicate_of is not None and report.duplicate_of in parent:
             join(report.article_id, report.duplicate_of)
-    signatures = [(r.article_id, fingerprint(r.text).signature) for r in reports if len(r.text.split()) >= 20]
+    signatures = [(r.article_id, sig) for r in reports if (sig := _signature(r)) is not None]
     for i, (a, sig_a) in enumerate(signatures):
         for b, sig_b in signatures[i + 1 :]:
             if root(a) != root(b) and int((sig_a == sig_b).sum()) / NUM_PERM >= threshold:

@@ -28,15 +28,17 @@ if TYPE_CHECKING:  # bot.qa imports this module
     from bot.qa.model import Answer
 
 
-def _articles(session: Session, ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
-    """{article id: (duplicate_of, text)}."""
+Stored = tuple[int | None, str, bytes | None]  # an article's duplicate_of, text and MinHash signature
+
+
+def _articles(session: Session, ids: Iterable[int]) -> dict[int, Stored]:
+    """{article id: (duplicate_of, text, minhash)}."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Article.id, Article.duplicate_of, Article.text).where(Article.id.in_(wanted))
-    )
-    return {row.id: (row.duplicate_of, row.text or "") for row in rows}
+    columns = (Article.id, Article.duplicate_of, Article.text, Article.minhash)
+    rows = session.execute(select(*columns).where(Article.id.in_(wanted)))
+    return {row.id: (row.duplicate_of, row.text or "", row.minhash) for row in rows}
 
 
 def shown_outlet(name: str, info: OutletInfo, lang: str) -> str:
@@ -78,7 +80,7 @@ def annotate_bullets(bullets: Sequence[dict[str, Any]], lang: str, *, method: st
 def story_corroboration(
     sources: Sequence[Mapping[str, Any]],
     infos: Sequence[OutletInfo],
-    articles: Mapping[int, tuple[int | None, str]],
+    articles: Mapping[int, Stored],
     parties: set[str],
 ) -> dict[str, Any]:
     """The corroboration of one story's sources (wire copies counted once)."""
@@ -87,10 +89,12 @@ def story_corroboration(
             article_id=int(source["article_id"]),
             info=info,
             outlet=str(source.get("outlet") or ""),
-            duplicate_of=articles.get(int(source["article_id"]), (None, ""))[0],
-            text=articles.get(int(source["article_id"]), (None, ""))[1],
+            duplicate_of=stored[0],
+            text=stored[1],
+            minhash=stored[2],
         )
         for source, info in zip(sources, infos, strict=True)
+        for stored in [articles.get(int(source["article_id"]), (None, "", None))]
     ]
     return corroborate(reports, parties=parties).to_dict()
 

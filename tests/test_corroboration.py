@@ -88,3 +88,17 @@ def test_english_singulars_and_the_flags_follow_the_counts() -> None:
         "3 وسائل إعلام من دولة واحدة، منها اثنتان غير مصنفتين"
     )
     assert line(None, "en") == "" and summary_line({}, "ar") == ""
+
+
+def test_the_signature_dedupe_stored_is_used_rather_than_computed_again() -> None:
+    from bot.dedupe import fingerprint
+
+    stored = fingerprint(WIRE_TEXT).to_bytes()
+    # Different texts, but the stored signatures say they are one text: the stored ones decide.
+    reports = [
+        Report(1, catalogue().info("https://tass.com/a"), "TASS", None, "alpha beta " * 20, stored),
+        Report(
+            2, catalogue().info("https://www.reuters.com/b"), "Reuters", None, "gamma delta " * 20, stored
+        ),
+    ]
+    assert corroborate(reports).outlets == 1
