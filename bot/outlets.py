@@ -313,22 +313,42 @@ def catalogue(session: Session | None = None, *, seed: str | Path | None = None)
     return Catalogue(outlets, countries, parties)
 
 
-def add_outlets(session: Session, parsed: OutletFile, *, actor: str) -> list[tuple[str, str]]:
-    """Store an admin's outlets (by id: a known id is replaced); returns (id, 'added'|'updated')."""
+@dataclass(frozen=True, slots=True)
+class Added:
+    """One stored entry: its id, "added" or "updated", and the domains it took from other outlets."""
+
+    id: str
+    action: str
+    moved: tuple[str, ...] = ()
+
+
+def add_outlets(session: Session, parsed: OutletFile, *, actor: str) -> list[Added]:
+    """Store an admin's outlets (by id: a known id is replaced), each change audited.
+
+    A domain another outlet listed now points to the new entry; the result says so (`moved`).
+    """
     current = catalogue(session)
     stored = stored_entries(session)
-    done: list[tuple[str, str]] = []
+    done: list[Added] = []
     for outlet in parsed.outlets:
         action = "updated" if outlet.id in current.outlets else "added"
+        moved = tuple(
+            f"{domain} (was {owner})"
+            for domain in outlet.domains
+            if (owner := current._domains.get(domain)) is not None and owner != outlet.id
+        )
         stored["outlets"][outlet.id] = outlet.model_dump(mode="json")
+        details = {"country": outlet.country, "ownership": outlet.ownership, "wire": outlet.wire}
+        if moved:
+            details["moved"] = list(moved)
         queries.audit(
             session,
             actor=actor,
             action=f"outlet.{'update' if action == 'updated' else 'add'}",
             target=outlet.id,
-            details={"country": outlet.country, "ownership": outlet.ownership, "wire": outlet.wire},
+            details=details,
         )
-        done.append((outlet.id, action))
+        done.append(Added(outlet.id, action, moved))
     for code, country in parsed.countries.items():
         stored["countries"][code] = country.model_dump(mode="json")
     if parsed.parties:

@@ -124,6 +124,9 @@ def test_admins_add_and_correct_outlets_without_a_release_and_it_is_audited(cli,
     added = cli("outlets", "add", str(extra))
     assert added.exit_code == 0, added.output
     assert "outlet example: added" in added.output and "outlet interfax: updated" in added.output
+    moved = tmp_path / "moved.toml"
+    moved.write_text(_file(id="tass-mirror", name="TASS mirror", domains='"tass.com"'), encoding="utf-8")
+    assert "domains moved to it: tass.com (was tass)" in cli("outlets", "add", str(moved)).output
     listed = json.loads(cli("outlets", "list", "--json").output)
     by_id = {r["id"]: r for r in listed}
     assert by_id["example"]["domains"] == "example.org, news.example.org"

@@ -54,5 +54,6 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[outlets]], as se
             raise outlets.OutletError(f"{path}: no [[outlets]] entries")
         with common.context().db.session() as session:
             done = outlets.add_outlets(session, parsed, actor=common.actor())
-    for outlet_id, action in done:
-        typer.echo(f"outlet {outlet_id}: {action}")
+    for entry in done:
+        moved = f" (domains moved to it: {', '.join(entry.moved)})" if entry.moved else ""
+        typer.echo(f"outlet {entry.id}: {entry.action}{moved}")
