@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import briefs
+from bot import briefs, outlets, transparency
 from bot.briefs import BriefError, Member, StoryEntry
 from bot.context import Context
 from bot.stories import story_members
@@ -118,6 +118,7 @@ def build_brief(
             entries=entries,
             max_stories=max_stories,
         )
+        transparency.annotate_brief(session, payload, thread=thread, catalogue=outlets.catalogue(session))
         row = Brief(
             thread_id=thread_id,
             lang=lang,
@@ -197,7 +198,7 @@ def _entry(item: _Pending, lang: str) -> StoryEntry:
 def story_overview(session: Session, story: Story) -> dict[str, Any]:
     """A story for `stories list/show`: members, outlets, first and last report, entities, figures."""
     members = story_members(session, story.id)
-    return {
+    overview: dict[str, Any] = {
         "id": story.id,
         "thread": story.thread_id,
         "title": story.title,
@@ -217,3 +218,8 @@ def story_overview(session: Session, story: Story) -> dict[str, Any]:
         "entities": dict(sorted((story.entities or {}).items(), key=lambda kv: -int(kv[1]))),
         "figures": list(story.figures or []),
     }
+    thread_row = session.get(Thread, story.thread_id)
+    thread = ThreadDef.from_dict(thread_row.definition) if thread_row is not None else None
+    return transparency.annotate_overview(
+        session, overview, thread=thread, catalogue=outlets.catalogue(session)
+    )

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.labels import corroboration_text, kind_marker
 from bot.summarize import Summary
 
 PAYLOAD_FORMAT = 1
@@ -147,7 +148,7 @@ def _story(entry: StoryEntry, as_of: datetime) -> dict[str, Any]:
         "method": summary.method,
         "note": summary.note,
         "bullets": [
-            {"text": b.text, "cites": sorted({markers[c] for c in b.cites if c in markers})}
+            {"text": b.text, "cites": sorted({markers[c] for c in b.cites if c in markers}), "kind": b.kind}
             for b in summary.bullets
         ],
         "sources": [
@@ -198,9 +199,11 @@ def render_text(payload: Mapping[str, Any]) -> str:
     for story in payload["stories"]:
         tag = f" ({words['fallback']})" if story["method"] == "fallback" else ""
         lines.append(f"■ {_one_line(story['headline'])}{tag}")
+        lines += [f"  {line}" for line in [corroboration_text(story, payload["lang"])] if line]
         for bullet in story["bullets"]:
             marks = "".join(f"[{n}]" for n in bullet["cites"])
-            lines.append(f"  • {_one_line(bullet['text'])} {marks}".rstrip())
+            kind = kind_marker(bullet, payload["lang"])
+            lines.append(f"  • {kind}{_one_line(bullet['text'])} {marks}".rstrip())
         if story["note"]:
             lines.append(f"  ({_one_line(story['note'])})")
         lines.append(f"  {_text_sources(story, words)}")
@@ -238,9 +241,15 @@ def render_markdown(payload: Mapping[str, Any]) -> str:
     for story in payload["stories"]:
         tag = f" _({escape_markdown(words['fallback'])})_" if story["method"] == "fallback" else ""
         lines += [f"### {escape_markdown(story['headline'])}{tag}", ""]
+        lines += [
+            f"_{escape_markdown(line)}_\n" for line in [corroboration_text(story, payload["lang"])] if line
+        ]
         for bullet in story["bullets"]:
             marks = "".join(f"\\[{n}\\]" for n in bullet["cites"])
-            lines.append(f"- {escape_markdown(bullet['text'])} {marks}".rstrip())
+            kind = escape_markdown(kind_marker(bullet, payload["lang"]).strip())
+            lines.append(
+                f"- {f'**{kind}** ' if kind else ''}{escape_markdown(bullet['text'])} {marks}".rstrip()
+            )
         if story["note"]:
             lines += ["", f"_{escape_markdown(story['note'])}_"]
         lines += ["", _markdown_sources(story, words), ""]

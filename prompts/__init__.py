@@ -62,6 +62,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "properties": {
                         "text": {"type": "string", "minLength": 1},
                         "cites": {"type": "array", "minItems": 1, "items": _ID},
+                        "kind": {"type": "string", "enum": ["official", "reporting", "analysis"]},
                     },
                 },
             },

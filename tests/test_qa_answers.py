@@ -152,7 +152,7 @@ def test_answers_cite_outlet_title_date_link_and_are_as_of_the_newest_source(ctx
     answer = answer_question(ctx, "How many visitors is the Wonsan-Kalma resort expected to receive?")
     assert answer.citations
     for citation in answer.citations:
-        assert citation.outlet == "Seed outlet" and citation.title and citation.url
+        assert citation.outlet == "Seed outlet (unknown outlet)" and citation.title and citation.url
         assert citation.date.startswith("2025-07-")
     newest = max(datetime.fromisoformat(c.date).date() for c in answer.citations)
     assert answer.as_of is not None and answer.as_of.date() == newest

@@ -50,6 +50,8 @@ def _row(overview: dict[str, Any]) -> dict[str, Any]:
 def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One story: its member articles, outlets, first and last report, entities and figures."""
     from bot.briefing import story_overview
+    from bot.corroboration import summary_line
+    from bot.labels import with_tag
     from storage.models import Story
 
     ctx = common.context()
@@ -64,9 +66,12 @@ def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="prin
     typer.echo(f"story {data['id']} [{data['thread']}] {data['title']}")
     typer.echo(f"reported: {data['first_report'] or '-'} … {data['last_report'] or '-'}")
     typer.echo(f"outlets ({len(data['outlets'])}): {', '.join(data['outlets']) or '-'}")
+    if summary_line(data.get("corroboration"), "en"):
+        typer.echo(f"corroboration: {summary_line(data.get('corroboration'), 'en')}")
     entities = ", ".join(f"{k} ×{v}" for k, v in data["entities"].items())
     typer.echo(f"entities: {entities or '-'}")
     typer.echo(f"figures: {', '.join(data['figures']) or '-'}")
     for member in data["members"]:
         link = f" <{member['url']}>" if member["url"] else ""
-        typer.echo(f"  #{member['id']} [{member['lang']}] {member['title']} ({member['outlet']}){link}")
+        outlet = with_tag(member["outlet"], member.get("outlet_info"), "en")
+        typer.echo(f"  #{member['id']} [{member['lang']}] {member['title']} — {outlet}{link}")

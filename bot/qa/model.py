@@ -60,6 +60,11 @@ class Answer:
     resolved_question: str = ""
     entities: list[str] = field(default_factory=list)
     log_id: int | None = None
+    # Each citation's outlet facts by its number (bot.transparency); the citation's `outlet` carries
+    # the label a reader sees ("KCNA (North Korea, state media, wire)").
+    outlets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every citation is state media of a party to the story: the text opens by saying so.
+    state_media_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (also what the QA log stores)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
+from sqlalchemy.orm import Session
+
 import prompts
+from bot import outlets
 from bot.context import Context
 from bot.embed import Embedder
 from bot.llm import LLM, LLMError
@@ -16,8 +19,9 @@ from bot.qa.model import Answer, QAError
 from bot.qa.query import Query, analyse, question_lang
 from bot.qa.ratelimit import check_rate
 from bot.qa.retrieve import DEFAULT_TOP, Hit, retrieve
-from bot.threads import ThreadClassifier
-from storage.models import QALog
+from bot.threads import ThreadClassifier, ThreadDef
+from bot.transparency import annotate_answer
+from storage.models import QALog, Thread
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ def answer_question(
         hits = retrieve(session, query, embedder=embedder, dense=_dense(ctx), limit=top, thread=thread)
     support = supporting(query, hits, classifier)
     answer = _compose(query, hits, support, classifier, llm, turns, embedder)
+    with ctx.db.session() as session:
+        annotate_answer(answer, outlets.catalogue(session), thread=_thread(session, thread))
     answer.question, answer.resolved_question = question, search_text
     elapsed = time.perf_counter() - started
     ctx.metrics.question_latency.observe(elapsed)
@@ -81,6 +87,12 @@ def _compose(
     answer = offline_answer(query, support, classifier, embedder=embedder)
     answer.method = "fallback" if llm else "offline"
     return answer
+
+
+def _thread(session: Session, thread_id: str | None) -> ThreadDef | None:
+    """The thread a question was asked in, whose sides are the parties; None for the whole archive."""
+    row = session.get(Thread, thread_id) if thread_id else None
+    return ThreadDef.from_dict(row.definition) if row is not None else None
 
 
 def _checked(question: str, lang: str | None) -> str:

@@ -31,10 +31,16 @@ class Bullet:
 
     text: str
     cites: tuple[int, ...]
+    # The model's kind of claim ("official" | "reporting" | "analysis"), "" when none was given;
+    # bot.kinds checks it against the sentence's attribution cues.
+    kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form."""
-        return {"text": self.text, "cites": list(self.cites)}
+        data: dict[str, Any] = {"text": self.text, "cites": list(self.cites)}
+        if self.kind:
+            data["kind"] = self.kind
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,10 @@ class Summary:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Summary:
         """Rebuild a summary stored by `to_dict`."""
-        bullets = tuple(Bullet(str(b["text"]), tuple(int(c) for c in b["cites"])) for b in data["bullets"])
+        bullets = tuple(
+            Bullet(str(b["text"]), tuple(int(c) for c in b["cites"]), str(b.get("kind", "")))
+            for b in data["bullets"]
+        )
         return cls(
             str(data["lang"]), str(data["headline"]), bullets, data["method"], str(data.get("note", ""))
         )

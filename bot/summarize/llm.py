@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import prompts
+from bot.kinds import reconcile
 from bot.llm import LLM, LLMError, LLMOutputError, LLMRequestError, LLMUnavailable
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
 from bot.summarize.offline import EntityCounter, OfflineSummarizer
@@ -182,7 +183,11 @@ def _script_findings(lang: str, lines: Sequence[Mapping[str, Any]]) -> list[Find
 
 def _summary(lang: str, side: Mapping[str, Any]) -> Summary:
     bullets = tuple(
-        Bullet(str(b["text"]).strip(), tuple(sorted({int(str(c).strip()) for c in b["cites"]})))
+        Bullet(
+            str(b["text"]).strip(),
+            tuple(sorted({int(str(c).strip()) for c in b["cites"]})),
+            reconcile(b.get("kind"), str(b["text"]), lang).kind,
+        )
         for b in side["bullets"]
     )
     return Summary(lang, str(side["headline"]).strip(), bullets, "llm")

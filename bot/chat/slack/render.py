@@ -16,6 +16,7 @@ from urllib.parse import quote
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.slack.texts import t
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
+from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, Citation, fallback_label
 
 MAX_BLOCKS = 50
@@ -161,9 +162,11 @@ def _header(title: str) -> str:
 def _story_blocks(story: Mapping[str, Any], lang: str) -> list[Block]:
     urls = {s["n"]: s.get("url") for s in story.get("sources", [])}
     lines = [f"*{plain(story['headline'])}*"]
+    lines += [f"_{plain(line)}_" for line in [corroboration_text(story, lang)] if line]
     for bullet in story.get("bullets", []):
         marks = "".join(link(urls.get(n), f"[{n}]") for n in bullet.get("cites", []))
-        lines.append(f"• {plain(bullet['text'])} {marks}".rstrip())
+        kind = kind_marker(bullet, lang)
+        lines.append(f"• {f'*{plain(kind)}* ' if kind else ''}{plain(bullet['text'])} {marks}".rstrip())
     blocks = sections("\n".join(lines))
     notes = [plain(story["note"])] if story.get("note") else []
     blocks += context_blocks([*notes, *(_source(s) for s in story.get("sources", []))])

@@ -13,6 +13,7 @@ from typing import Any
 from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
+from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, fallback_label
 
 
@@ -49,17 +50,19 @@ def brief_html(payload: Mapping[str, Any]) -> str:
     if payload.get("empty"):
         return "\n".join([*lines, esc(payload.get("message", ""))])
     for story in payload["stories"]:
-        lines += _story(story, words)
+        lines += _story(story, words, payload["lang"])
     return "\n".join(lines).rstrip()
 
 
-def _story(story: Mapping[str, Any], words: Mapping[str, str]) -> list[str]:
+def _story(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> list[str]:
     urls = {s["n"]: s.get("url") for s in story["sources"]}
     tag = f" <i>({esc(words['fallback'])})</i>" if story.get("method") == "fallback" else ""
     lines = [f"<b>■ {esc(story['headline'])}</b>{tag}"]
+    lines += [f"<i>{esc(line)}</i>" for line in [corroboration_text(story, lang)] if line]
     for bullet in story["bullets"]:
         marks = "".join(marker(n, urls.get(n)) for n in bullet["cites"])
-        lines.append(f"• {esc(bullet['text'])} {marks}".rstrip())
+        kind = kind_marker(bullet, lang)
+        lines.append(f"• {f'<b>{esc(kind)}</b> ' if kind else ''}{esc(bullet['text'])} {marks}".rstrip())
     if story.get("note"):
         lines.append(f"<i>{esc(story['note'])}</i>")
     lines += [_sources(story, words), ""]
