@@ -4,8 +4,9 @@ A reply (an answer, a confirmation, a button's edit, an admin preview, a refusal
 come back to later, so it is retried where it is sent, with tenacity:
 
 - a rate limit (HTTP 429) is waited out for exactly what the platform asked (`retry_after`,
-  `Retry-After`), never less, and tried again, however many times it comes; the bot's shared budget is
-  paused for as long, so the broadcast holds too;
+  `Retry-After`), never less, and tried again, however many times it comes. The bot's shared budget is
+  not paused for it: a broadcast that meets the same limit pauses on its own 429, which is also when the
+  outbox extends the leases of the rows it holds (a pause it did not see could outlast them);
 - a 5xx or a network failure is retried with exponential backoff (0.5, 1, 2, 4, 8, 16, 30 s: about a
   minute over TRANSIENT_TRIES tries), then given up with an ERROR saying what could not be sent and why,
   counted as `newsbrief_replies{outcome="failed"}`;
@@ -45,7 +46,6 @@ class ReplyRetry:
     retry_after: Callable[[BaseException], float | None]  # seconds a rate limit asks to wait, else None
     transient: Callable[[BaseException], bool]  # a 5xx or a network failure
     metrics: Metrics | None = None
-    pause: Callable[[float], None] | None = None  # holds the bot's shared budget during a 429
     sleep: Sleep = asyncio.sleep
     tries: int = TRANSIENT_TRIES
 
@@ -77,8 +77,6 @@ class ReplyRetry:
             seconds = self.retry_after(error)
             if seconds is not None:
                 log.info("%s: %s asked to wait %.1f s; retrying then", what, self.platform, seconds)
-                if self.pause is not None:
-                    self.pause(seconds)
                 self._count("retried_429")
                 return
             log.warning("%s failed (%s); retry %d of %d", what, _reason(error), transient, self.tries - 1)

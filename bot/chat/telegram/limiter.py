@@ -59,9 +59,7 @@ class ReplyLimiter(BaseRateLimiter[None]):
     def __init__(self, budget: Budget, *, metrics: Metrics | None = None, sleep: Sleep | None = None) -> None:
         self.budget = budget
         options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        self.retry = ReplyRetry(
-            PLATFORM, retry_after, transient, metrics=metrics, pause=budget.lanes.pause, **options
-        )
+        self.retry = ReplyRetry(PLATFORM, retry_after, transient, metrics=metrics, **options)
 
     async def initialize(self) -> None:
         """Nothing to open: the budget belongs to the runner."""
