@@ -55,17 +55,19 @@ class Lanes:
     """One bucket, two lanes: a reply takes the next slot before any broadcast send that is waiting.
 
     Replies and the outbox draw from the same bucket, so together they never exceed its rate; what the
-    lanes decide is only who gets the next slot. One waiter at a time holds the bucket (reserves a slot
-    and sleeps until it), so at most one broadcast slot is ever ahead of a reply that arrives, however
-    many broadcast sends are queued. A reply never waits for the broadcast to finish, and it takes the
-    slot the broadcast would have had rather than an extra one.
+    lanes decide is only who gets the next slot. At most `depth` waiters at a time hold the bucket
+    (reserve a slot and sleep until it), so at most `depth` broadcast slots are ever ahead of a reply
+    that arrives, however many broadcast sends are queued. A reply never waits for the broadcast to
+    finish, and it takes the slot the broadcast would have had rather than an extra one. A depth above
+    one keeps a few grants of a shared bucket in flight, so a database round trip per grant does not
+    bound this process's rate.
     """
 
-    def __init__(self, bucket: Bucket) -> None:
+    def __init__(self, bucket: Bucket, *, depth: int = 1) -> None:
         self.bucket = bucket
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._bulk: deque[asyncio.Future[None]] = deque()
-        self._busy = False
+        self._free = depth
 
     async def acquire(self, *, urgent: bool = False) -> None:
         """Wait for a slot of the shared rate; `urgent` (a reply) goes ahead of every bulk waiter."""
@@ -85,8 +87,8 @@ class Lanes:
         return len(self._urgent), len(self._bulk)
 
     async def _turn(self, lane: deque[asyncio.Future[None]]) -> None:
-        if not self._busy:
-            self._busy = True
+        if self._free > 0:
+            self._free -= 1
             return
         turn = asyncio.get_running_loop().create_future()
         lane.append(turn)
@@ -104,7 +106,7 @@ class Lanes:
                 if not turn.done():
                     turn.set_result(None)
                     return
-        self._busy = False
+        self._free += 1
 
 
 class RateLimitError(Exception):

@@ -72,6 +72,25 @@ async def test_a_reply_takes_the_next_slot_ahead_of_every_waiting_broadcast_send
     assert granted[:3] == ["part0", "reply", "part1"]  # after the slot already held, before 99 others
 
 
+async def test_with_several_grants_in_flight_a_reply_waits_behind_those_alone() -> None:
+    gate = Gate()
+    lanes = Lanes(gate, depth=3)
+    granted: list[str] = []
+
+    async def take(name: str, *, urgent: bool = False) -> None:
+        await lanes.acquire(urgent=urgent)
+        granted.append(name)
+
+    broadcast = [asyncio.create_task(take(f"part{n}")) for n in range(50)]
+    await until_waiting(lanes, 0, 47)
+    reply = asyncio.create_task(take("reply", urgent=True))
+    await until_waiting(lanes, 1, 47)
+    for _ in range(51):
+        gate.slots.put_nowait(None)
+    await asyncio.gather(reply, *broadcast)
+    assert granted.index("reply") == 3
+
+
 async def test_replies_and_broadcast_together_stay_within_the_rate(clock: FakeClock) -> None:
     rate = 30.0
     lanes = Lanes(TokenBucket(rate, clock=clock.monotonic, sleep=clock.sleep))
