@@ -68,6 +68,7 @@ class Runtime:
     stoppers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     routes: list[Any] = field(default_factory=list)
     telegram: Any = None
+    slack: Any = None
     after_ingest: Callable[[], Awaitable[Any]] | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     leadership: Leadership | None = None
@@ -167,6 +168,7 @@ async def start_slack(rt: Runtime) -> None:
     token = s.slack_bot_token.get_secret_value()
     budget = bot_budget(rt.ctx, platform="slack", token=token, limits=SLACK_LIMITS)
     adapter = build_slack(rt.ctx, budget=budget)
+    rt.slack = adapter
     if rt.serves_web:
         rt.routes += adapter.routes()
     await adapter.start()

@@ -262,3 +262,35 @@ async def test_a_response_url_post_outlasts_429s_and_a_503_and_arrives_once(slac
     assert [c.status for c in slack_stub.calls("response:r1")] == [429, 429, 503, 200]
     labels = {"platform": "slack", "outcome": "retried_429"}
     assert metrics.registry.get_sample_value("newsbrief_replies_total", labels) == 2
+
+
+# ---------------------------------------------------------------- wiring: one budget per bot
+
+
+async def test_the_runner_gives_replies_and_the_outbox_one_budget_per_bot(
+    tmp_path: Path, telegram_stub: TelegramStub, slack_stub: SlackStub
+) -> None:
+    from bot.app import build_context
+    from bot.chat.telegram.limiter import ReplyLimiter
+    from bot.runner import Runtime, _shutdown, start_slack, start_telegram
+    from tests.servers.slack_stub import slack_settings
+
+    settings = slack_settings(tmp_path / "data", slack_stub, embedder="none")
+    settings.telegram_bot_token = telegram_settings(tmp_path, telegram_stub).telegram_bot_token
+    settings.telegram_base_url = telegram_stub.base_url
+    rt = Runtime(build_context(settings))
+    try:
+        await start_telegram(rt)
+        await start_slack(rt)
+        telegram_worker, slack_worker = rt.workers
+        limiter = rt.telegram.bot.rate_limiter
+        assert isinstance(limiter, ReplyLimiter)
+        assert (
+            telegram_worker.bucket is limiter.budget.lanes and telegram_worker.pacer is limiter.budget.pacer
+        )
+        poster = rt.slack.services.poster
+        assert slack_worker.sender is rt.slack.sender and poster.sender is not rt.slack.sender
+        assert slack_worker.bucket is poster.budget.lanes and slack_worker.pacer is poster.budget.pacer
+    finally:
+        await _shutdown(rt)
+        rt.ctx.db.dispose()
