@@ -244,6 +244,7 @@ async def test_a_telegram_reply_the_api_keeps_refusing_is_given_up_logged_and_co
     assert sum(a.chat_id == 43 for a in telegram_stub.state.attempts) == TRANSIENT_TRIES  # no apology tried
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(f"Telegram sendMessage to chat 43: gave up after {TRANSIENT_TRIES} tries" in e for e in errors)
+    assert not any("telegram handler failed" in e for e in errors)  # one ERROR, the one saying why
 
 
 # ---------------------------------------------------------------- Slack response_url (ephemeral replies)

@@ -112,9 +112,12 @@ async def _post_init(application: Application) -> None:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (never the token) and tell the user something went wrong."""
-    log.error("telegram handler failed: %s", context.error, exc_info=context.error)
     if context.error is not None and transient(context.error):
-        return  # Telegram stayed unreachable through the reply's retries (logged): an apology would fail too
+        # Telegram stayed unreachable through the call's retries, whose ERROR says why; an apology
+        # would fail the same way.
+        log.warning("telegram handler stopped: Telegram unreachable: %s", context.error)
+        return
+    log.error("telegram handler failed: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(t(_error_lang(context, update), "error"))
