@@ -5,7 +5,12 @@ The stand-in runs in a process of its own (so it does not share our interpreter 
 1. paced throughput: one brief to N subscribers, the stand-in enforcing 300 msg/s, the sender set to
    290 msg/s; target: achieved >= 95% of 290 and zero 429s;
 2. sender capacity: the same broadcast with no limit anywhere; target >= 1,000 msg/s;
-3. peak RSS of this process (the sender, its database and the rendered brief).
+3. reply latency while the paced broadcast runs: replies sent through the production PTB Bot (its
+   rate limiter hook, in the reply lane of the budget the outbox worker spends), REPLY_RATE a second to
+   chats outside the broadcast, p50 and p99 from the call to the Bot API's answer; baseline: the same
+   replies with no broadcast running. Target: p99 during the broadcast under 100 ms more than idle,
+   and the broadcast plus the replies within the limit (0 429s);
+4. peak RSS of this process (the sender, its database and the rendered brief).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import multiprocessing
 import resource
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -30,9 +36,10 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 
 from bot.app import build_context  # noqa: E402
-from bot.chat.telegram.app import make_sender  # noqa: E402
+from bot.chat.telegram.app import build_application, make_sender  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
+from bot.delivery.budget import local_budget  # noqa: E402
 from bot.delivery.outbox import enqueue_due  # noqa: E402
 from bot.delivery.worker import DeliveryWorker, Limits  # noqa: E402
 from storage.models import Delivery, Subscription  # noqa: E402
@@ -41,6 +48,8 @@ from tests.servers.telegram_stub import TOKEN, TelegramStub, asgi_app  # noqa: E
 STAND_IN_LIMIT = 300
 PACED_RATE = 290.0
 UNLIMITED = 1_000_000.0
+REPLY_RATE = 10.0  # replies a second during the broadcast (each to a chat of its own)
+IDLE_REPLIES = 100
 
 
 def serve_stub(rate_limit: float | None, port: int) -> None:
@@ -100,6 +109,52 @@ async def broadcast(ctx: Context, base: str, rate: float, concurrency: int) -> d
             "retried_429": worker.stats.retried_429}  # fmt: skip
 
 
+async def replies_during_broadcast(
+    ctx: Context, base: str, rate: float, concurrency: int
+) -> dict[str, float]:
+    """The paced broadcast again, replies going out beside it through the production Bot within the
+    same budget; reply latencies idle (before) and during the broadcast."""
+    ctx.settings.telegram_base_url = f"{base}/bot"
+    budget = local_budget(Limits(rate=rate))
+    application = build_application(ctx, polling=False, budget=budget)
+    await application.initialize()
+    try:
+        idle = [await _reply(application.bot, 800_000 + n) for n in range(IDLE_REPLIES)]
+        async with make_sender(ctx, pool_size=concurrency) as sender:
+            worker = DeliveryWorker(ctx, sender, budget=budget, concurrency=concurrency, batch=500)
+            started = time.perf_counter()
+            sending = asyncio.create_task(worker.run_once())
+            replies = await _reply_while(application.bot, sending)
+            elapsed = time.perf_counter() - started
+    finally:
+        await application.shutdown()
+    counts = httpx.get(f"{base}/stub/stats").json()
+    # "parts", not "sent": the stand-in's counts (merged below) have a "sent" of their own.
+    return {"elapsed": elapsed, "parts": worker.stats.parts, "rate": worker.stats.parts / elapsed,
+            "replies": len(replies), "idle_p50": _percentile(idle, 50), "idle_p99": _percentile(idle, 99),
+            "p50": _percentile(replies, 50), "p99": _percentile(replies, 99), **counts}  # fmt: skip
+
+
+async def _reply_while(bot: object, sending: asyncio.Task[int]) -> list[float]:
+    """A reply every 1/REPLY_RATE s until the broadcast ends, each on its own (as concurrent updates are)."""
+    replies: list[asyncio.Task[float]] = []
+    while not sending.done():
+        replies.append(asyncio.create_task(_reply(bot, 900_000 + len(replies))))
+        await asyncio.sleep(1 / REPLY_RATE)
+    await sending
+    return list(await asyncio.gather(*replies))
+
+
+async def _reply(bot: object, chat_id: int) -> float:
+    started = time.perf_counter()
+    await bot.send_message(chat_id=chat_id, text="Subscribed: <b>Russia–DPRK</b>", parse_mode="HTML")  # type: ignore[attr-defined]
+    return time.perf_counter() - started
+
+
+def _percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000 if len(values) > 1 else 0.0
+
+
 def reset(ctx: Context) -> None:
     with ctx.db.session() as session:
         session.execute(
@@ -137,8 +192,22 @@ def run(subscribers: int, concurrency: int) -> None:
             f"2. capacity: {free['sent']:.0f} messages in {free['elapsed']:.1f} s = {free['rate']:.0f} msg/s "
             f"(target >= 1000), chats reached: {free['chats']:.0f}"
         )
+        reset(ctx)
+        stub, base = start_stub(STAND_IN_LIMIT)
+        try:
+            mixed = asyncio.run(replies_during_broadcast(ctx, base, PACED_RATE, concurrency))
+        finally:
+            stub.terminate()
+        total = (mixed["parts"] + mixed["replies"]) / mixed["elapsed"]
+        print(
+            f"3. replies during the broadcast: {mixed['replies']:.0f} replies, latency p50 {mixed['p50']:.1f} ms, "
+            f"p99 {mixed['p99']:.1f} ms (idle: p50 {mixed['idle_p50']:.1f} ms, p99 {mixed['idle_p99']:.1f} ms); "
+            f"broadcast {mixed['rate']:.1f} msg/s + replies {mixed['replies'] / mixed['elapsed']:.1f} msg/s = {total:.1f} "
+            f"msg/s of the {PACED_RATE:.0f}/s budget "
+            f"(stand-in limit {STAND_IN_LIMIT}/s), 429s: {mixed['rate_limited']:.0f} (target 0)"
+        )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"3. peak RSS: {peak:.0f} MB")
+        print(f"4. peak RSS: {peak:.0f} MB")
         ctx.db.dispose()
 
 

@@ -26,7 +26,7 @@ BENCHES = {
     "embedders": "the two local embedding models compared (issue: stories and briefs)",
     "briefs": "clustering, offline briefs, LLM economy (issue: stories and briefs)",
     "qa": "passage index, retrieval latency, offline answers (issue: questions)",
-    "broadcast": "Telegram delivery: paced and unlimited broadcast (issue: Telegram)",
+    "broadcast": "Telegram delivery: paced and unlimited broadcast, reply latency during one (issues: Telegram, 17)",
     "slack": "Slack acknowledgement latency, answers per second, loss (issue: Slack)",
     "scale": "several processes on one PostgreSQL: delivery and ingest throughput (issue: scale-out)",
     "soak": "ingest, questions and deliveries together, with injected faults: errors and RSS (issue 8: Soak)",

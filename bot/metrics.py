@@ -86,6 +86,12 @@ class Metrics:
             ["platform", "outcome"],
             registry=r,
         )
+        self.replies = Counter(
+            "newsbrief_replies",
+            "interactive reply outcomes: retried_429, retried (5xx, network), failed (retries exhausted)",
+            ["platform", "outcome"],
+            registry=r,
+        )
         self.llm_calls = Counter("newsbrief_llm_calls", "LLM calls", ["purpose", "outcome"], registry=r)
         self.llm_tokens = Counter("newsbrief_llm_tokens", "LLM tokens", ["purpose", "kind"], registry=r)
         self.llm_latency = Histogram(
@@ -119,6 +125,10 @@ class Metrics:
     def delivery(self, platform: str, outcome: str) -> None:
         """Count one delivery outcome."""
         self.deliveries.labels(platform, outcome).inc()
+
+    def reply(self, platform: str, outcome: str) -> None:
+        """Count one interactive reply's retry or failure."""
+        self.replies.labels(platform, outcome).inc()
 
     def llm_call(self, call: LLMCall) -> None:
         """Count one LLM call, its tokens and its latency."""

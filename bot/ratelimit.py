@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -39,6 +41,72 @@ _PAUSE = text(
     "UPDATE rate_buckets SET next_slot = GREATEST(next_slot, extract(epoch FROM clock_timestamp()) + :seconds) "
     "WHERE name = :name"
 )
+
+
+class Bucket(Protocol):
+    """An overall send rate: this process's TokenBucket, or one every process shares."""
+
+    async def acquire(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+class Lanes:
+    """One bucket, two lanes: a reply takes the next slot before any broadcast send that is waiting.
+
+    Replies and the outbox draw from the same bucket, so together they never exceed its rate; what the
+    lanes decide is only who gets the next slot. At most `depth` waiters at a time hold the bucket
+    (reserve a slot and sleep until it), so at most `depth` broadcast slots are ever ahead of a reply
+    that arrives, however many broadcast sends are queued. A reply never waits for the broadcast to
+    finish, and it takes the slot the broadcast would have had rather than an extra one. A depth above
+    one keeps a few grants of a shared bucket in flight, so a database round trip per grant does not
+    bound this process's rate.
+    """
+
+    def __init__(self, bucket: Bucket, *, depth: int = 1) -> None:
+        self.bucket = bucket
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._bulk: deque[asyncio.Future[None]] = deque()
+        self._free = depth
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        """Wait for a slot of the shared rate; `urgent` (a reply) goes ahead of every bulk waiter."""
+        await self._turn(self._urgent if urgent else self._bulk)
+        try:
+            await self.bucket.acquire()
+        finally:
+            self._hand_on()
+
+    def pause(self, seconds: float) -> None:
+        """Hold both lanes for `seconds` (the platform said 429)."""
+        self.bucket.pause(seconds)
+
+    @property
+    def waiting(self) -> tuple[int, int]:
+        """(replies, broadcast sends) waiting for a slot."""
+        return len(self._urgent), len(self._bulk)
+
+    async def _turn(self, lane: deque[asyncio.Future[None]]) -> None:
+        if self._free > 0:
+            self._free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        lane.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._hand_on()  # handed the bucket just as we were cancelled: pass it on
+            raise
+
+    def _hand_on(self) -> None:
+        for lane in (self._urgent, self._bulk):
+            while lane:
+                turn = lane.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._free += 1
 
 
 class RateLimitError(Exception):

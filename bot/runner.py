@@ -28,10 +28,10 @@ from sqlalchemy import update
 
 from bot.context import Context
 from bot.delivery import outbox
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.budget import Budget, bot_budget
+from bot.delivery.worker import DeliveryWorker, Limits
 from bot.leader import AlreadyRunning, Leadership, hold_sqlite
 from bot.metrics import process_identity
-from bot.ratelimit import RedisBucket, SharedBucket, bucket_name
 from bot.scheduler import build_scheduler, default_jobs
 from bot.service import index_stragglers, ingest_due
 from bot.web import create_web_app, database_health
@@ -68,6 +68,7 @@ class Runtime:
     stoppers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     routes: list[Any] = field(default_factory=list)
     telegram: Any = None
+    slack: Any = None
     after_ingest: Callable[[], Awaitable[Any]] | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     leadership: Leadership | None = None
@@ -105,7 +106,10 @@ async def start_telegram(rt: Runtime) -> None:
     s = rt.ctx.settings
     webhook = bool(s.telegram_webhook_url)
     polling = not webhook and rt.works
-    application = build_application(rt.ctx, polling=polling)
+    token = s.telegram_bot_token.get_secret_value()
+    # One budget for the bot: its replies (through PTB) and its briefs (through the outbox) spend it together.
+    budget = bot_budget(rt.ctx, platform="telegram", token=token, limits=Limits(rate=s.telegram_rate_limit))
+    application = build_application(rt.ctx, polling=polling, budget=budget)
     try:
         await application.initialize()
     except InvalidToken:
@@ -122,21 +126,14 @@ async def start_telegram(rt: Runtime) -> None:
     rt.telegram = application
     sender = make_sender(rt.ctx) if rt.works else None
     if sender is not None:
-        token = s.telegram_bot_token.get_secret_value()
-        rt.workers.append(_worker(rt.ctx, sender, token=token, rate=s.telegram_rate_limit))
+        rt.workers.append(_worker(rt.ctx, sender, budget))
         rt.after_ingest = lambda: report_paused_sources(rt.ctx, application.bot)
     rt.stoppers.append(lambda: _stop_telegram(application, sender))
 
 
-def _worker(ctx: Context, sender: Any, *, token: str, rate: float, limits: Any = None) -> DeliveryWorker:
-    """A delivery worker; on PostgreSQL its overall rate is the bot's, shared with every other process."""
-    bucket: SharedBucket | RedisBucket | None = None
-    name = bucket_name(sender.platform, token)
-    if ctx.settings.redis_url:
-        bucket = RedisBucket(ctx.settings.redis_url, name=name, rate=rate)
-    elif not ctx.db.is_sqlite:
-        bucket = SharedBucket(ctx.db, name=name, rate=rate)
-    return DeliveryWorker(ctx, sender, limits=limits, bucket=bucket, lease=ctx.settings.delivery_lease)
+def _worker(ctx: Context, sender: Any, budget: Budget) -> DeliveryWorker:
+    """A delivery worker spending the bot's budget (on PostgreSQL shared with every other process)."""
+    return DeliveryWorker(ctx, sender, budget=budget, lease=ctx.settings.delivery_lease)
 
 
 async def _start_polling(application: Any) -> None:
@@ -166,17 +163,17 @@ async def start_slack(rt: Runtime) -> None:
     if importlib.util.find_spec("bot.chat.slack") is None:
         log.warning("Slack is configured but bot.chat.slack is not installed")
         return
-    from bot.chat.slack import build_slack
+    from bot.chat.slack import SLACK_LIMITS, build_slack
 
-    adapter = build_slack(rt.ctx)
+    token = s.slack_bot_token.get_secret_value()
+    budget = bot_budget(rt.ctx, platform="slack", token=token, limits=SLACK_LIMITS)
+    adapter = build_slack(rt.ctx, budget=budget)
+    rt.slack = adapter
     if rt.serves_web:
         rt.routes += adapter.routes()
     await adapter.start()
     if rt.works:
-        token = s.slack_bot_token.get_secret_value()
-        rt.workers.append(
-            _worker(rt.ctx, adapter.sender, token=token, rate=adapter.limits.rate, limits=adapter.limits)
-        )
+        rt.workers.append(_worker(rt.ctx, adapter.sender, adapter.budget))
     rt.stoppers.append(adapter.stop)
 
 

@@ -40,9 +40,10 @@ def telegram_settings(data_dir: Path, stub: TelegramStub, **overrides: Any) -> S
 
 
 @asynccontextmanager
-async def polling(ctx: Context) -> AsyncIterator[Application]:
-    """The production Application for `ctx`, long-polling the stand-in until the block ends."""
-    application = build_application(ctx)
+async def polling(ctx: Context, **options: Any) -> AsyncIterator[Application]:
+    """The production Application for `ctx` (`options` for build_application: its budget, its sleep),
+    long-polling the stand-in until the block ends."""
+    application = build_application(ctx, **options)
     await application.initialize()
     await application.start()
     assert application.updater is not None

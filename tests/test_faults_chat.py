@@ -26,11 +26,12 @@ from sqlalchemy import select
 
 from bot.briefs import Member, StoryEntry, compose
 from bot.chat.slack import build_slack
-from bot.chat.slack.sender import TRANSIENT_TRIES, ChannelPacer, Poster
+from bot.chat.slack.sender import Poster
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.context import Context
 from bot.delivery.base import Sender
+from bot.delivery.replies import TRANSIENT_TRIES
 from bot.delivery.worker import DeliveryWorker, Limits, Stats
 from bot.summarize import Bullet, Summary
 from storage.db import Database
@@ -295,8 +296,10 @@ def mention(text: str, *, ts: str, channel: str = CHANNEL) -> dict[str, Any]:
 
 
 def faked_waits(slack: SlackHarness, clock: FakeClock) -> None:
-    """The adapter's Poster, waiting on the fake clock (retry_after and backoff take no real time)."""
-    slack.adapter.services.poster = Poster(slack.adapter.sender, pacer=ChannelPacer(0.0), sleep=clock.sleep)
+    """The adapter's Poster, its retries waiting on the fake clock (backoff takes no real time; the 429s
+    slack_sdk's handler waits out in the reply client still take their Retry-After)."""
+    services = slack.adapter.services
+    services.poster = Poster(services.poster.sender, budget=slack.adapter.budget, sleep=clock.sleep)
 
 
 def qa_rows(slack: SlackHarness) -> list[QALog]:
@@ -309,7 +312,7 @@ async def test_an_answer_outlasts_429s_5xx_and_resets_and_reaches_its_thread(
 ) -> None:
     faked_waits(slack, clock)
     for kind in [429, 503, RESET, 429, 500, CUT, RESET_ACCEPTED, 429, 502, CUT_UNFRAMED]:
-        slack.stub.fail("chat.postMessage", status=kind, retry_after=3)
+        slack.stub.fail("chat.postMessage", status=kind, retry_after=1)
     await slack.slack.event(mention("Where did Lavrov meet Kim Jong Un?", ts="100.1"), event_id="EvF1")
     await slack.stub.wait_for(lambda: bool(slack.stub.posts(CHANNEL)))
     await slack.settle()
@@ -328,7 +331,7 @@ async def test_an_answer_slack_keeps_refusing_is_logged_and_kept_and_others_stil
 ) -> None:
     faked_waits(slack, clock)
     slack.stub.fail("chat.postMessage", status=503, times=1000, channel=CHANNEL)
-    with caplog.at_level(logging.WARNING, logger="bot.chat.slack.sender"):
+    with caplog.at_level(logging.WARNING):
         await slack.slack.event(mention("Where did Lavrov meet Kim Jong Un?", ts="200.1"), event_id="EvF2")
         dm = {"type": "message", "channel_type": "im", "user": "UBOB", "channel": "D0BOB", "ts": "201.1",
               "text": "Where did Lavrov meet Kim Jong Un?"}  # fmt: skip
@@ -339,7 +342,7 @@ async def test_an_answer_slack_keeps_refusing_is_logged_and_kept_and_others_stil
     refused = [c for c in slack.stub.calls("chat.postMessage") if c.body.get("channel") == CHANNEL]
     assert len(refused) == TRANSIENT_TRIES  # retried, then given up
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any(f"giving up posting to {CHANNEL} after {TRANSIENT_TRIES} failures" in e for e in errors)
+    assert any(f"Slack answer to {CHANNEL}: gave up after {TRANSIENT_TRIES} tries" in e for e in errors)
     assert any(f"posted 0 of 1 parts to {CHANNEL} (thread 200.1)" in e for e in errors)
     kept = {row.conversation_id: row for row in qa_rows(slack)}
     assert set(kept) == {f"{CHANNEL}:200.1", "D0BOB"}

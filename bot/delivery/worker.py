@@ -17,14 +17,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, Sender, TransientError
 from bot.delivery.outbox import Claimed, Progress
+from bot.ratelimit import Bucket
 from bot.subscriptions import end_chat
 from storage.db import describe_db_error, is_transient
+
+if TYPE_CHECKING:
+    from bot.delivery.budget import Budget
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +106,6 @@ class TokenBucket:
             self._next = max(self._next, now - self.window + self.interval) + self.interval
 
 
-class Bucket(Protocol):
-    """What paces the overall rate: this process's TokenBucket, or one shared by every process."""
-
-    async def acquire(self) -> None: ...
-
-    def pause(self, seconds: float) -> None: ...
-
-
 @dataclass(slots=True)
 class ChatPacer:
     """One message per `interval` per chat, and at most `group_per_minute` per group in any minute."""
@@ -151,6 +147,7 @@ class DeliveryWorker:
         *,
         limits: Limits | None = None,
         bucket: Bucket | None = None,
+        budget: Budget | None = None,
         concurrency: int = 32,
         batch: int = 200,
         lease: float = outbox.DEFAULT_LEASE,
@@ -166,6 +163,8 @@ class DeliveryWorker:
         self.max_attempts, self.flush_every = max_attempts, flush_every
         self.bucket: Bucket = bucket or TokenBucket(self.limits.rate, clock=clock, sleep=sleep)
         self.pacer = ChatPacer(self.limits, clock=clock, sleep=sleep)
+        if budget is not None:  # the bot's budget, shared with its interactive replies
+            self.limits, self.bucket, self.pacer = budget.limits, budget.lanes, budget.pacer
         self.stats = Stats()
         self._sleep = sleep
         self._parts: dict[int, Sequence[Any]] = {}

@@ -9,6 +9,7 @@ connection fault from tests/servers/drops.py (RESET, RESET_ACCEPTED, CUT, CUT_UN
     def test_x(slack_stub: SlackStub) -> None:
         stub.fail("chat.postMessage", status=429, retry_after=0, times=3)
         stub.fail("chat.postMessage", status=CUT, channel="C1")  # posted, the answer cut short
+        stub.refuse_every("chat.postMessage", 3, retry_after=1)  # a 429 storm: every third call
         ...
         await stub.wait_for(lambda: len(stub.posts()) == 1)
 
@@ -157,6 +158,8 @@ class _State:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, deque[_Failure]] = field(default_factory=dict)
     drops: list[Drop] = field(default_factory=list)
+    every: dict[str, tuple[int, int]] = field(default_factory=dict)  # method → (n, retry_after)
+    counts: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -205,6 +208,12 @@ class SlackStub(ThreadedServer):
         with self._state.lock:
             self._state.failures.setdefault(method, deque()).extend([failure] * times)
 
+    def refuse_every(self, method: str, n: int, *, retry_after: int = 1) -> None:
+        """From now on every `n`-th call of `method` answers 429 `ratelimited` with Retry-After."""
+        with self._state.lock:
+            self._state.every[method] = (n, retry_after)
+            self._state.counts[method] = 0
+
     def drops(self) -> list[Drop]:
         """The calls answered with a connection fault, in order."""
         with self._state.lock:
@@ -251,7 +260,7 @@ class SlackStub(ThreadedServer):
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """The (status, JSON, headers) for one call, recording it; a negative status is a connection
         fault the HTTP handler carries out (the call is recorded with the status Slack gave it, 0 if none)."""
-        failure = self._next_failure(method, body)
+        failure = self._every_nth(method) or self._next_failure(method, body)
         kind = failure.status if failure is not None and failure.status in drops.DROPS else None
         if failure is not None and failure.status not in (PASS, *drops.DROPS):
             status, data = failure.status, {"ok": False, "error": failure.error}
@@ -267,6 +276,14 @@ class SlackStub(ThreadedServer):
                 delivered = kind != RESET and bool(data.get("ok"))
                 self._state.drops.append(Drop(kind, method, body.get("channel"), delivered))
         return (kind, data, headers) if kind is not None else (status, data, headers)
+
+    def _every_nth(self, method: str) -> _Failure | None:
+        with self._state.lock:
+            if method not in self._state.every:
+                return None
+            n, retry_after = self._state.every[method]
+            self._state.counts[method] += 1
+            return None if self._state.counts[method] % n else _Failure(429, "ratelimited", retry_after)
 
     def _next_failure(self, method: str, body: Mapping[str, Any]) -> _Failure | None:
         with self._state.lock:

@@ -11,6 +11,7 @@ tests/servers/drops.py: RESET, RESET_ACCEPTED, CUT, CUT_UNFRAMED) and may enforc
         telegram_stub.send_text(chat_id=42, text="/start")
         telegram_stub.fail("sendMessage", 429, retry_after=1, times=3)
         telegram_stub.fail("sendMessage", RESET_ACCEPTED)  # delivered, then the connection is reset
+        telegram_stub.refuse_every("sendMessage", 5, retry_after=1)  # a 429 storm: every fifth call
 """
 
 from __future__ import annotations
@@ -108,6 +109,16 @@ class Sent:
     reply_to: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One sendMessage call as the stand-in saw it: to whom, what, its answer and when (on `stub.clock`)."""
+
+    chat_id: int
+    text: str
+    status: int
+    at: float
+
+
 @dataclass(slots=True)
 class _Failure:
     status: int
@@ -139,6 +150,9 @@ class StubState:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (method, description)
     rate_limited: int = 0
     drops: list[Drop] = field(default_factory=list)
+    every: dict[str, tuple[int, int]] = field(default_factory=dict)  # method → (n, retry_after)
+    counts: dict[str, int] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 class TelegramStub:
@@ -148,6 +162,7 @@ class TelegramStub:
         self.state = StubState()
         self.rate_limit = rate_limit
         self.record_calls = record_calls
+        self.clock: Callable[[], float] = time.monotonic  # stamps `attempts`; tests may pass a FakeClock's
         self._lock = threading.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -216,6 +231,12 @@ class TelegramStub:
         connection fault (tests/servers/drops.py), or normally (PASS: a gap in a sequence)."""
         with self._lock:
             self.state.failures.setdefault(method, []).append(_Failure(status, retry_after, times, chat_id))
+
+    def refuse_every(self, method: str, n: int, *, retry_after: int = 1) -> None:
+        """From now on every `n`-th call of `method` answers 429 with `retry_after`, whoever sends it."""
+        with self._lock:
+            self.state.every[method] = (n, retry_after)
+            self.state.counts[method] = 0
 
     def make_admin(self, chat_id: int, user_id: int) -> None:
         """`user_id` administers group `chat_id` (getChatMember answers so)."""
@@ -352,6 +373,18 @@ class TelegramStub:
         if self.record_calls:
             with self._lock:
                 self.state.calls.append((method, params))
+        status, payload = self._call(method, params)
+        if method == "sendMessage":
+            attempt = Attempt(
+                int(params.get("chat_id") or 0), str(params.get("text", "")), status, self.clock()
+            )
+            with self._lock:
+                self.state.attempts.append(attempt)
+        return status, payload
+
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._every_nth(method):
+            return _error(429, self.state.every[method][1])
         scripted = self._scripted(method, params)
         if scripted and scripted[0] == RESET:
             self._dropped(RESET, method, params, delivered=False)
@@ -381,6 +414,16 @@ class TelegramStub:
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         return handler(params)
+
+    def _every_nth(self, method: str) -> bool:
+        with self._lock:
+            if method not in self.state.every:
+                return False
+            self.state.counts[method] += 1
+            if self.state.counts[method] % self.state.every[method][0]:
+                return False
+            self.state.rate_limited += 1
+            return True
 
     def _scripted(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -20,9 +20,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.chat.slack.app import SlackConfigError, make_app, make_client, register
-from bot.chat.slack.sender import CHANNEL_INTERVAL, ChannelPacer, Poster, SlackSender
+from bot.chat.slack.sender import CHANNEL_INTERVAL, Poster, SlackSender, reply_retry_handlers
 from bot.chat.slack.state import Services
 from bot.context import Context
+from bot.delivery.budget import Budget, local_budget
+from bot.delivery.replies import Sleep
 from bot.delivery.worker import Limits
 from bot.qa import Answer, answer_question
 
@@ -39,8 +41,9 @@ class SlackAdapter:
     """The Slack side of `newsbrief run`."""
 
     app: AsyncApp
-    sender: SlackSender
+    sender: SlackSender  # the outbox's: no 429 handler, so the worker sees 429s and holds every send
     services: Services
+    budget: Budget  # shared by the outbox worker and the answers
     app_token: str = ""
     _socket: Any = field(default=None, repr=False)
 
@@ -59,10 +62,11 @@ class SlackAdapter:
         return SLACK_LIMITS
 
     async def start(self) -> None:
-        """Open the Web API connection pool; connect Socket Mode when SLACK_APP_TOKEN is set."""
-        if self.sender.client.session is None:
-            # One pooled session: without it slack_sdk opens a new connection for every call.
-            self.sender.client.session = aiohttp.ClientSession()
+        """Open the Web API connection pools; connect Socket Mode when SLACK_APP_TOKEN is set."""
+        for client in self._clients:
+            if client.session is None:
+                # One pooled session: without it slack_sdk opens a new connection for every call.
+                client.session = aiohttp.ClientSession()
         if not self.app_token:
             return
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -79,9 +83,15 @@ class SlackAdapter:
         await self.services.background.drain(grace)
         await self.services.background.cancel()
         self.services.close()
-        session, self.sender.client.session = self.sender.client.session, None
-        if session is not None:
-            await session.close()
+        for client in self._clients:
+            session, client.session = client.session, None
+            if session is not None:
+                await session.close()
+
+    @property
+    def _clients(self) -> list[Any]:
+        """The outbox's Web API client and the one replies go through (Bolt's)."""
+        return [self.sender.client, self.services.poster.sender.client]
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until no answer or command work is running (for tests and benches)."""
@@ -93,21 +103,29 @@ def build_slack(
     *,
     channel_interval: float = CHANNEL_INTERVAL,
     answerer: Callable[..., Answer] = answer_question,
+    budget: Budget | None = None,
+    sleep: Sleep | None = None,
 ) -> SlackAdapter:
-    """The Slack adapter from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, SLACK_ADMIN_IDS."""
+    """The Slack adapter from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, SLACK_ADMIN_IDS.
+
+    `budget` is the bot's, shared with the outbox worker (one of its own at SLACK_LIMITS with
+    `channel_interval` if not given); `sleep` is how answer retries wait (tests pass a fake clock's)."""
     settings = ctx.settings
-    client = make_client(settings)
+    client = make_client(settings, retry_handlers=reply_retry_handlers(ctx.metrics))  # Bolt's and answers'
     app = make_app(settings, client)
-    sender = SlackSender(client)
+    budget = budget or local_budget(replace(SLACK_LIMITS, per_chat_interval=channel_interval))
+    replies = SlackSender(client)
+    options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     services = Services(
         ctx=ctx,
-        sender=sender,
-        poster=Poster(sender, pacer=ChannelPacer(channel_interval)),
+        sender=replies,
+        poster=Poster(replies, budget=budget, metrics=ctx.metrics, **options),
         admins=frozenset(settings.slack_admin_ids),
         answerer=answerer,
     )
     register(app, services)
-    return SlackAdapter(app, sender, services, settings.slack_app_token.get_secret_value())
+    outbox = SlackSender(make_client(settings))
+    return SlackAdapter(app, outbox, services, budget, settings.slack_app_token.get_secret_value())
 
 
-__all__ = ["EVENTS_PATH", "SlackAdapter", "SlackConfigError", "SlackSender", "build_slack"]
+__all__ = ["EVENTS_PATH", "SLACK_LIMITS", "SlackAdapter", "SlackConfigError", "SlackSender", "build_slack"]

@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack import handlers
 from bot.chat.slack.render import FEEDBACK_DOWN, FEEDBACK_UP
+from bot.chat.slack.sender import Responder
 from bot.chat.slack.state import Services
 from bot.config import Settings
 
@@ -25,15 +27,20 @@ class SlackConfigError(ValueError):
     """Slack is asked for without the settings it needs."""
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: the bot token, and SLACK_API_URL as its base URL (slack_sdk reads no variable)."""
+def make_client(
+    settings: Settings, *, retry_handlers: list[AsyncRetryHandler] | None = None
+) -> AsyncWebClient:
+    """The Web API client: the bot token, and SLACK_API_URL as its base URL (slack_sdk reads no variable);
+    `retry_handlers` replace slack_sdk's default (one retry of a reset connection)."""
     token = settings.slack_bot_token.get_secret_value()
     if not token:
         raise SlackConfigError("SLACK_BOT_TOKEN is not set")
     base_url = (
         settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     )
-    return AsyncWebClient(token=token, base_url=base_url, timeout=CLIENT_TIMEOUT)
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=CLIENT_TIMEOUT, retry_handlers=retry_handlers
+    )
 
 
 def make_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
@@ -49,6 +56,8 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def inject(context: Any, next_: Callable[[], Awaitable[None]]) -> None:
         context["services"] = services
+        if context.response_url:  # Bolt's own respond() retries nothing
+            context["respond"] = Responder(context.response_url, metrics=services.ctx.metrics)
         await next_()
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -1,10 +1,12 @@
-"""Posting to Slack: the outbox's SlackSender, and a poster for answers that paces and never drops.
+"""Posting to Slack: the outbox's SlackSender, and the Poster and Responder for interactive replies.
 
 Slack allows about one message a second per channel; a 429 says how long to wait (Retry-After). The
-outbox worker paces and retries briefs itself from the errors `send` raises; answers go through
-`Poster`, which waits out every 429 however many there are, and retries 5xx, resets and cut answers
-with backoff for about a minute before giving up loudly in the log (the answer itself is already in
-the QA log by then).
+outbox worker paces and retries briefs itself from the errors `send` raises (its client has no 429
+handler, so it sees them and holds every send). Replies use a client with slack_sdk's retry handlers:
+answers go through `Poster`, which spends the bot's budget in the reply lane and retries what the
+handlers leave under bot.delivery.replies (about a minute for 5xx, resets and cut answers, then an
+ERROR; the answer itself is already in the QA log by then); ephemeral and command replies go through
+`Responder`, a response_url client with the 429, 5xx and connection handlers.
 
 A reset or a cut answer after Slack accepted the message is indistinguishable from one before, so
 its retry may post the message twice: the one duplicate the platforms leave no way to avoid.
@@ -14,36 +16,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.slack_response import SlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from bot.chat.slack.render import Message, brief_messages
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
+from bot.delivery.budget import Budget
+from bot.delivery.replies import BACKOFF_BASE, TRANSIENT_TRIES, ReplyRetry, Sleep
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 DEFAULT_RETRY_AFTER = 1.0
 CHANNEL_INTERVAL = 1.0
-# 0.5 + 1 + 2 + 4 + 8 + 16 + 30 s: an answer outlasts about a minute of Slack failing.
-TRANSIENT_TRIES = 8
-BACKOFF_BASE = 0.5
-BACKOFF_MAX = 30.0
-
-Sleep = Callable[[float], Awaitable[None]]
+PLATFORM = "slack"
+# A reply keeps waiting out 429s this many times inside slack_sdk, and then in the Poster, without end.
+RATE_LIMIT_RETRIES = 100
 
 
 class SlackSender:
     """The outbox's sender for Slack: a brief payload as Block Kit messages, one chat.postMessage each."""
 
-    platform = "slack"
+    platform = PLATFORM
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -99,46 +108,26 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
         return DEFAULT_RETRY_AFTER
 
 
-class ChannelPacer:
-    """At most one message per `interval` seconds per channel (real time, not the app's clock)."""
-
-    def __init__(self, interval: float = CHANNEL_INTERVAL) -> None:
-        self.interval = interval
-        self._next: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def wait(self, channel: str) -> None:
-        """Sleep until `channel` may take another message, and reserve that slot."""
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            now = time.monotonic()
-            delay = self._next.get(channel, now) - now
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next[channel] = max(now, time.monotonic()) + self.interval
-        self._forget_idle(now)
-
-    def _forget_idle(self, now: float) -> None:
-        if len(self._next) > 1000:  # keeps memory flat across many channels
-            for channel in [c for c, at in self._next.items() if at < now and not self._locks[c].locked()]:
-                del self._next[channel], self._locks[channel]
-
-
 class Poster:
-    """Posts interactive replies in order per channel, pacing them and outlasting rate limits."""
+    """Posts interactive replies in order, within the bot's budget (ahead of its broadcast), retried.
+
+    The reply client's own retry handlers (slack_sdk) wait out 429s for Retry-After and retry resets;
+    what reaches the Poster after them (502, 504, an unreadable answer, a 500/503, handlers exhausted)
+    is retried under bot.delivery.replies: backoff for about a minute, then an ERROR and a count."""
 
     def __init__(
         self,
         sender: SlackSender,
         *,
-        pacer: ChannelPacer | None = None,
+        budget: Budget,
+        metrics: Metrics | None = None,
         tries: int = TRANSIENT_TRIES,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.sender = sender
-        self.pacer = pacer or ChannelPacer()
-        self.tries = tries
-        self._sleep = sleep
+        self.sender, self.budget = sender, budget
+        self.retry = ReplyRetry(
+            PLATFORM, _rate_limited, _transient, metrics=metrics, sleep=sleep, tries=tries
+        )
 
     async def post_all(self, channel: str, parts: Sequence[Message], *, thread_ts: str | None = None) -> int:
         """Post every part in order, stopping at one that cannot be posted (a later part alone would
@@ -155,28 +144,93 @@ class Poster:
         return sent
 
     async def post(self, channel: str, part: Message, *, thread_ts: str | None = None) -> bool:
-        """Post one part: 429s are waited out without limit, transient errors retried with backoff."""
-        failures = 0
-        while True:
-            await self.pacer.wait(channel)
-            try:
-                await self.sender.post(channel, part, thread_ts=thread_ts)
-                return True
-            except RetryAfter as error:
-                log.info("Slack asked to wait %.1f s before posting to %s", error.seconds, channel)
-                await self._sleep(error.seconds)
-            except TransientError as error:
-                failures += 1
-                if failures >= self.tries:
-                    log.error("giving up posting to %s after %d failures: %s", channel, failures, error)
-                    return False
-                log.warning("posting to %s failed (%s); retrying", channel, error)
-                await self._sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (failures - 1)))
-            except DeliveryError as error:
-                if part.get("blocks") and not isinstance(error, ChatGone):
-                    # Slack refused the blocks: the plain text still reaches the reader.
-                    log.error("Slack refused blocks for %s (%s); posting the text alone", channel, error)
-                    part = {"text": part.get("text") or "…"}
-                    continue
-                log.error("cannot post to %s: %s", channel, error)
-                return False
+        """Post one part; False when it could not be posted (the reason is logged)."""
+
+        async def attempt() -> None:
+            await self.budget.wait(channel, urgent=True)
+            await self.sender.post(channel, part, thread_ts=thread_ts)
+
+        try:
+            await self.retry.run(attempt, what=f"Slack answer to {channel}")
+            return True
+        except (RetryAfter, TransientError):
+            return False  # given up after the retries; logged and counted by the policy
+        except DeliveryError as error:
+            if part.get("blocks") and not isinstance(error, ChatGone):
+                # Slack refused the blocks: the plain text still reaches the reader.
+                log.error("Slack refused blocks for %s (%s); posting the text alone", channel, error)
+                return await self.post(channel, {"text": part.get("text") or "…"}, thread_ts=thread_ts)
+            log.error("cannot post to %s: %s", channel, error)
+            return False
+
+
+def _rate_limited(error: BaseException) -> float | None:
+    return error.seconds if isinstance(error, RetryAfter) else None
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, TransientError)
+
+
+def reply_retry_handlers(metrics: Metrics | None = None) -> list[AsyncRetryHandler]:
+    """slack_sdk's handlers for the client that answers users: resets retried once (slack_sdk's default),
+    429s waited out for Retry-After (plus up to a second of jitter, never less), many times over."""
+    return [
+        AsyncConnectionErrorRetryHandler(),
+        CountedRateLimitRetry(metrics, max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def respond_retry_handlers(metrics: Metrics | None = None) -> list[AsyncRetryHandler]:
+    """For response_url posts (ephemeral answers, command replies), which have no Poster around them:
+    429s, 500/503 and resets, with backoff, all through slack_sdk's handlers."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=BACKOFF_BASE)
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=TRANSIENT_TRIES - 1, interval_calculator=backoff),
+        AsyncServerErrorRetryHandler(max_retry_count=TRANSIENT_TRIES - 1, interval_calculator=backoff),
+        CountedRateLimitRetry(metrics, max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+class CountedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, logging each wait and counting it as `newsbrief_replies{outcome="retried_429"}`."""
+
+    def __init__(self, metrics: Metrics | None, *, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.metrics = metrics
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        response = kwargs.get("response")
+        wait = _retry_after(response.headers) if response is not None else DEFAULT_RETRY_AFTER
+        log.info("Slack asked to wait %.1f s; retrying then", wait)
+        if self.metrics is not None:
+            self.metrics.reply(PLATFORM, "retried_429")
+        await super().prepare_for_next_attempt_async(**kwargs)
+
+
+class Responder:
+    """Bolt's `respond` (a response_url post) with slack_sdk's retry handlers, which Bolt's own lacks;
+    a post that still fails is logged with the reason and counted."""
+
+    def __init__(self, response_url: str, *, metrics: Metrics | None = None, timeout: int = 30) -> None:
+        self.response_url, self.metrics = response_url, metrics
+        self.client = AsyncWebhookClient(
+            response_url, timeout=timeout, retry_handlers=respond_retry_handlers(metrics)
+        )
+
+    async def __call__(self, text: str = "", **fields: Any) -> WebhookResponse:
+        """Post `text` and `fields` (blocks, response_type, replace_original, …) to the response_url."""
+        message = {"text": text, **{key: value for key, value in fields.items() if value is not None}}
+        try:
+            response = await self.client.send_dict(message)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as error:
+            self._failed(f"{type(error).__name__}: {error}")
+            raise
+        if response.status_code != 200:
+            self._failed(f"HTTP {response.status_code} {str(response.body)[:200]}")
+        return response
+
+    def _failed(self, reason: str) -> None:
+        log.error("Slack response_url post failed after its retries: %s", reason)
+        if self.metrics is not None:
+            self.metrics.reply(PLATFORM, "failed")

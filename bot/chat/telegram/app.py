@@ -1,8 +1,8 @@
 """The python-telegram-bot Application: handlers wired, pointed at TELEGRAM_BASE_URL, one error handler.
 
-Replies to users go straight out through PTB; broadcasts go through the outbox, whose worker does
-its own pacing (so no AIORateLimiter, which would pace the same messages twice and hide 429s from
-the outbox's never-drop rule).
+Replies to users go out through PTB, whose rate limiter hook (bot/chat/telegram/limiter.py) spends the
+bot's budget in the reply lane and outlasts 429s, 5xx and dropped connections; briefs go through the
+outbox, whose worker draws from the same budget (bot/delivery/budget.py) and handles its own failures.
 """
 
 from __future__ import annotations
@@ -21,9 +21,13 @@ from telegram.ext import (
 )
 
 from bot.chat.telegram import handlers as h
+from bot.chat.telegram.limiter import ReplyLimiter, transient
 from bot.chat.telegram.sender import DEFAULT_POOL, TelegramSender
 from bot.chat.telegram.texts import t
 from bot.context import Context
+from bot.delivery.budget import Budget, local_budget
+from bot.delivery.replies import Sleep
+from bot.delivery.worker import Limits
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,13 @@ class TelegramConfigError(Exception):
     """Telegram is not configured (no token)."""
 
 
-def build_application(ctx: Context, *, polling: bool = True) -> Application:
-    """The Application for our settings; without an updater in webhook mode (our web server feeds it)."""
+def build_application(
+    ctx: Context, *, polling: bool = True, budget: Budget | None = None, sleep: Sleep | None = None
+) -> Application:
+    """The Application for our settings; without an updater in webhook mode (our web server feeds it).
+
+    `budget` is the bot's sending budget, shared with the outbox worker (a budget of its own if not
+    given); `sleep` is how the reply retries wait (tests pass a fake clock's)."""
     s = ctx.settings
     token = s.telegram_bot_token.get_secret_value()
     if not token:
@@ -69,6 +78,7 @@ def build_application(ctx: Context, *, polling: bool = True) -> Application:
         .base_file_url(s.telegram_base_file_url)
         .concurrent_updates(True)
         .post_init(_post_init)
+        .rate_limiter(ReplyLimiter(budget or default_budget(ctx), metrics=ctx.metrics, sleep=sleep))
     )
     if not polling:
         builder = builder.updater(None)
@@ -76,6 +86,11 @@ def build_application(ctx: Context, *, polling: bool = True) -> Application:
     application.bot_data["ctx"] = ctx
     register(application)
     return application
+
+
+def default_budget(ctx: Context) -> Budget:
+    """A budget for this process alone, at TELEGRAM_RATE_LIMIT."""
+    return local_budget(Limits(rate=ctx.settings.telegram_rate_limit))
 
 
 def register(application: Application) -> None:
@@ -97,6 +112,11 @@ async def _post_init(application: Application) -> None:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (never the token) and tell the user something went wrong."""
+    if context.error is not None and transient(context.error):
+        # Telegram stayed unreachable through the call's retries, whose ERROR says why; an apology
+        # would fail the same way.
+        log.warning("telegram handler stopped: Telegram unreachable: %s", context.error)
+        return
     log.error("telegram handler failed: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
