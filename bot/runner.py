@@ -100,7 +100,6 @@ async def start_telegram(rt: Runtime) -> None:
     from telegram.error import InvalidToken
 
     from bot.chat.telegram.app import build_application, make_sender
-    from bot.chat.telegram.handlers import report_paused_sources
 
     s = rt.ctx.settings
     webhook = bool(s.telegram_webhook_url)
@@ -124,7 +123,6 @@ async def start_telegram(rt: Runtime) -> None:
     if sender is not None:
         token = s.telegram_bot_token.get_secret_value()
         rt.workers.append(_worker(rt.ctx, sender, token=token, rate=s.telegram_rate_limit))
-        rt.after_ingest = lambda: report_paused_sources(rt.ctx, application.bot)
     rt.stoppers.append(lambda: _stop_telegram(application, sender))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,9 +25,10 @@ from bot.chat.slack import EVENTS_PATH, build_slack
 from bot.chat.slack import admin as slack_admin
 from bot.chat.slack.commands import SUBCOMMANDS as SLACK_SUBCOMMANDS
 from bot.chat.slack.handlers import ADMIN_ACTIONS as SLACK_ADMIN_ACTIONS
-from bot.chat.telegram import app as telegram_app
-from bot.chat.telegram.handlers import ADMIN_ONLY as TELEGRAM_ADMIN_ONLY
+from bot.chat.telegram.handlers import COMMANDS as TELEGRAM_COMMANDS
 from bot.context import Context
+from bot.conversation import ACTIONS, BUTTONS
+from bot.conversation.store import pending_key
 from bot.subscriptions import subscribe
 from bot.web import create_web_app
 from storage.db import Database
@@ -61,7 +61,7 @@ TELEGRAM_READER_COMMANDS = {
     "ask",
     "sources",
 }
-TELEGRAM_READER_BUTTONS = {r"^lang\|", r"^s\|", r"^u\|", r"^b\|"}
+TELEGRAM_READER_BUTTONS = {"lang", "s", "u", "b", "fb"}  # the core's button kinds
 SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "sources"}
 
 # ---------------------------------------------------------------------------- state shared by both
@@ -173,7 +173,7 @@ class TelegramWorld:
         """Whether the preview (`message`, else the setup's) still waits for a confirmation."""
         token = self.button("add", message).split("|")[1]
         with self.ctx.db.session() as session:
-            return session.get(Setting, f"tg-add:{token}") is not None
+            return session.get(Setting, pending_key(token)) is not None
 
 
 async def telegram_preview(world: TelegramWorld) -> None:
@@ -320,22 +320,20 @@ async def test_telegram_admin_command_works_and_is_audited_once(
 
 
 def test_the_telegram_matrix_covers_every_admin_command_and_button() -> None:
-    commands = {name: handler for name, handler in telegram_app.COMMANDS}
-    patterns = {pattern: handler for pattern, handler in telegram_app.BUTTONS}
-    admin_commands = {name for name, handler in commands.items() if handler in TELEGRAM_ADMIN_ONLY}
-    admin_buttons = {pattern for pattern, handler in patterns.items() if handler in TELEGRAM_ADMIN_ONLY}
+    # Telegram serves every button the core offers, so its admin buttons are the core's.
+    admin_commands = {name for name, action in TELEGRAM_COMMANDS.items() if ACTIONS[action].admin}
+    admin_buttons = {kind for kind, action in BUTTONS.items() if ACTIONS[action].admin}
     rows = {case.registered: case for case in TELEGRAM_CASES}
 
     assert {c.registered for c in TELEGRAM_CASES if not c.is_button} == admin_commands
-    for pattern in admin_buttons:  # each admin button kind has a row, and each button row is an admin one
-        assert [c for c in TELEGRAM_CASES if c.is_button and re.match(pattern, f"{c.text}|t")], pattern
-    for case in (c for c in TELEGRAM_CASES if c.is_button):
-        assert [p for p in admin_buttons if re.match(p, f"{case.text}|t")], case.registered
+    assert {c.registered for c in TELEGRAM_CASES if c.is_button} == admin_buttons
     for name in admin_commands:  # the refusal is audited under the action the row expects
-        assert TELEGRAM_ADMIN_ONLY[commands[name]] == rows[name].refused_action
+        assert ACTIONS[TELEGRAM_COMMANDS[name]].admin == rows[name].refused_action
+    for kind in admin_buttons:
+        assert ACTIONS[BUTTONS[kind]].admin == rows[kind].refused_action
     # A new command or button must be classified: an admin row above, or a reader entry.
-    assert set(commands) - admin_commands == TELEGRAM_READER_COMMANDS
-    assert set(patterns) - admin_buttons == TELEGRAM_READER_BUTTONS
+    assert set(TELEGRAM_COMMANDS) - admin_commands == TELEGRAM_READER_COMMANDS
+    assert set(BUTTONS) - admin_buttons == TELEGRAM_READER_BUTTONS
 
 
 # ---------------------------------------------------------------------------- Slack

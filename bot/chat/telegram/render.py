@@ -7,12 +7,13 @@ Telegram's 4096 UTF-16 units at paragraph, then sentence boundaries.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
+from bot.conversation.model import Reply
 from bot.qa.model import Answer, fallback_label
 
 
@@ -119,6 +120,15 @@ def render_answer(answer: Answer, *, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return finish(answer_html(answer), answer.lang, limit=limit)
 
 
-def render_lines(lines: Sequence[str], lang: str) -> list[str]:
-    """Already-escaped lines of interface text as Telegram messages."""
-    return finish("\n".join(lines), lang)
+def render_reply(reply: Reply, *, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """A conversation core's Reply as Telegram messages: its text, then its briefs, then its answer."""
+    text = "\n".join(
+        f"<b>{esc(block.text)}</b>" if block.style == "title" else esc_multiline(block.text)
+        for block in reply.blocks
+    )
+    parts = finish(text, reply.lang, limit=limit) if text else []
+    for payload in reply.briefs:
+        parts += render_brief(payload, limit=limit)
+    if reply.answer is not None:
+        parts += render_answer(reply.answer, limit=limit)
+    return parts
