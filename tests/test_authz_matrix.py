@@ -22,9 +22,10 @@ from sqlalchemy import func, inspect, select
 
 from bot import catalog
 from bot.chat.slack import EVENTS_PATH, build_slack
-from bot.chat.slack import admin as slack_admin
+from bot.chat.slack.commands import SOURCE_VERBS as SLACK_SOURCE_VERBS
 from bot.chat.slack.commands import SUBCOMMANDS as SLACK_SUBCOMMANDS
-from bot.chat.slack.handlers import ADMIN_ACTIONS as SLACK_ADMIN_ACTIONS
+from bot.chat.slack.render import ACTION_IDS as SLACK_ACTION_IDS
+from bot.chat.slack.render import SOURCE_CANCEL, SOURCE_CONFIRM
 from bot.chat.telegram.handlers import COMMANDS as TELEGRAM_COMMANDS
 from bot.context import Context
 from bot.conversation import ACTIONS, BUTTONS
@@ -62,7 +63,7 @@ TELEGRAM_READER_COMMANDS = {
     "sources",
 }
 TELEGRAM_READER_BUTTONS = {"lang", "s", "u", "b", "fb"}  # the core's button kinds
-SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "sources"}
+SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "settings", "sources"}
 
 # ---------------------------------------------------------------------------- state shared by both
 
@@ -406,7 +407,7 @@ class SlackCase:
 
 def _has_confirm_button(reply: Reply) -> bool:
     return any(
-        element.get("action_id") == slack_admin.SOURCE_CONFIRM
+        element.get("action_id") == SOURCE_CONFIRM
         for response in reply.responses
         for block in response.get("blocks", [])
         for element in block.get("elements", [])
@@ -420,12 +421,12 @@ SLACK_CASES = [
         target=lambda s: s.feed, refused_target=lambda s: s.feed,
     ),
     SlackCase(
-        slack_admin.SOURCE_CONFIRM, "", "source.add", "source.add",
-        worked=lambda w, r: "added" in r.text and source(w.ctx, w.seeded.feed_location) is not None,
+        SOURCE_CONFIRM, "", "source.add", "source.add",
+        worked=lambda w, r: "Added source" in r.text and source(w.ctx, w.seeded.feed_location) is not None,
         target=_feed_location, refused_target=_feed_location, setup=slack_preview, is_button=True,
     ),
     SlackCase(
-        slack_admin.SOURCE_CANCEL, "", "source.cancel", "source.add",
+        SOURCE_CANCEL, "", "source.cancel", "source.add",
         worked=lambda w, r: "Nothing was added" in r.text and r.responses[-1].get("replace_original") is True,
         target=_feed_location, refused_target=_feed_location, setup=slack_preview, is_button=True,
     ),
@@ -478,7 +479,7 @@ async def test_slack_non_admin_is_refused_changes_nothing_and_is_audited(
 
     reply = await slack_world.send(case, SLACK_READER)
 
-    assert reply.status == 200 and "Only newsbrief admins" in reply.text
+    assert reply.status == 200 and "administrators only" in reply.text
     assert not case.worked(slack_world, reply)
     assert snapshot(slack_world.ctx) == before
     assert len(web_server.requests) == fetched  # not even read
@@ -523,15 +524,17 @@ async def test_a_forged_slack_request_never_reaches_an_admin_command(
 
 
 def test_the_slack_matrix_covers_every_admin_subcommand_and_button() -> None:
-    admin_entries = {
-        f"{name} {verb}".strip()
-        for name in slack_admin.SUBCOMMANDS
-        for verb in slack_admin.VERBS.get(name, ("",))
+    entries = {**SLACK_SUBCOMMANDS, **{f"source {verb}": f"source_{verb}" for verb in SLACK_SOURCE_VERBS}}
+    admin_entries = {entry for entry, action in entries.items() if ACTIONS[action].admin}
+    # Every admin button the core offers has its Slack action id (a KeyError here: one without).
+    admin_buttons = {
+        SLACK_ACTION_IDS[kind]: action for kind, action in BUTTONS.items() if ACTIONS[action].admin
     }
-    for name, handler in slack_admin.SUBCOMMANDS.items():  # dispatched as registered, not shadowed
-        assert SLACK_SUBCOMMANDS[name] is handler
 
-    assert {c.registered for c in SLACK_CASES} == admin_entries | set(SLACK_ADMIN_ACTIONS)
-    assert {c.registered for c in SLACK_CASES if c.is_button} == set(SLACK_ADMIN_ACTIONS)
+    assert {c.registered for c in SLACK_CASES if not c.is_button} == admin_entries
+    assert {c.registered for c in SLACK_CASES if c.is_button} == set(admin_buttons)
+    for case in SLACK_CASES:  # the refusal is audited under the action the row expects
+        action = admin_buttons[case.registered] if case.is_button else entries[case.registered]
+        assert ACTIONS[action].admin == case.refused_action
     # A new subcommand must be classified: an admin row above, or a reader entry.
-    assert set(SLACK_SUBCOMMANDS) - set(slack_admin.SUBCOMMANDS) == SLACK_READER_SUBCOMMANDS
+    assert set(entries) - admin_entries == SLACK_READER_SUBCOMMANDS

@@ -21,8 +21,9 @@ from starlette.routing import Route
 
 from bot.chat.slack.app import SlackConfigError, make_app, make_client, register
 from bot.chat.slack.sender import CHANNEL_INTERVAL, ChannelPacer, Poster, SlackSender
-from bot.chat.slack.state import Services
+from bot.chat.slack.state import ANSWER_WORKERS, Services
 from bot.context import Context
+from bot.conversation import Conversation
 from bot.delivery.worker import Limits
 from bot.qa import Answer, answer_question
 
@@ -100,11 +101,9 @@ def build_slack(
     app = make_app(settings, client)
     sender = SlackSender(client)
     services = Services(
-        ctx=ctx,
+        conversation=Conversation(ctx, answerer=answerer, workers=ANSWER_WORKERS),
         sender=sender,
         poster=Poster(sender, pacer=ChannelPacer(channel_interval)),
-        admins=frozenset(settings.slack_admin_ids),
-        answerer=answerer,
     )
     register(app, services)
     return SlackAdapter(app, sender, services, settings.slack_app_token.get_secret_value())
