@@ -55,6 +55,7 @@ FORM = "application/x-www-form-urlencoded"
 TELEGRAM_READER_COMMANDS = {
     "start",
     "help",
+    "lang",
     "subscribe",
     "settings",
     "unsubscribe",

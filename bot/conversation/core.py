@@ -133,7 +133,10 @@ class Conversation:
         found, req = resolve(req)
         lang = await self.lang(req)
         if found is None:
-            return text(lang, t(lang, "unknown", word=req.action[:50], help=req.syntax.get("help", "help")))
+            return text(
+                lang,
+                t(lang, "unknown", word=req.action.lstrip("?")[:50], help=req.syntax.get("help", "help")),
+            )
         if found.admin and not req.is_admin:
             # Audited before the refusal is shown: once the user sees it, the record exists.
             target = await found.target(self, req)

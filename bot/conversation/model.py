@@ -36,6 +36,7 @@ class Request:
     follow_up_only: bool = False  # answer only when `conversation` is one the bot answered in
     event: str = ""  # the platform's event id: a retried event is answered once
     syntax: Mapping[str, str] = field(default_factory=dict)  # how this platform spells each command
+    deliveries: bool = True  # the platform receives daily briefs (the terminal does not)
 
     @property
     def args(self) -> list[str]:

@@ -98,6 +98,8 @@ def _button_choice(req: Request) -> dict[str, str]:
 @action("subscribe", buttons=("s",), chat_scoped=True)
 async def subscribe(conv: Conversation, req: Request, lang: str) -> Reply:
     """`subscribe [thread] [ar|en|both] [HH:MM] [zone]`: buttons for whatever is left out."""
+    if not req.deliveries:
+        return text(lang, t(lang, "no_deliveries", brief=req.syntax.get("brief") or DEFAULT_SYNTAX["brief"]))
     known = await conv.db(store.threads, conv.ctx)
     try:
         choice = _button_choice(req) if req.button else parse_subscription(req.args, [th.id for th in known])

@@ -25,12 +25,12 @@ PLATFORM = "telegram"
 Ctx = ContextTypes.DEFAULT_TYPE
 # Telegram commands → the core's actions. Every button the core offers comes back as its own data.
 COMMANDS = {
-    "start": "start", "help": "help", "subscribe": "subscribe", "settings": "settings",
+    "start": "start", "help": "help", "lang": "lang", "subscribe": "subscribe", "settings": "settings",
     "unsubscribe": "unsubscribe", "brief": "brief", "ask": "ask", "sources": "sources",
     "addsource": "source_add", "removesource": "source_remove", "pausesource": "source_pause",
     "resumesource": "source_resume", "stats": "stats",
 }  # fmt: skip
-SYNTAX = {**{k: v for k, v in DEFAULT_SYNTAX.items() if k != "lang"}, "lang": "/start"}
+SYNTAX = DEFAULT_SYNTAX
 
 
 def conversation(context: Ctx) -> Conversation:
