@@ -113,6 +113,9 @@ async def start_telegram(rt: Runtime) -> None:
         ) from None
     await application.start()
     if webhook and rt.serves_web:
+        from bot.chat.telegram.webhook import webhook_route
+
+        rt.routes.append(webhook_route(s, application))
         secret = s.telegram_webhook_secret.get_secret_value()
         await application.bot.set_webhook(s.telegram_webhook_url, secret_token=secret)
     elif polling:  # getUpdates allows one poller per bot: the leader polls
@@ -266,8 +269,7 @@ async def _run(rt: Runtime, port: int) -> None:
         background.append(_campaign(rt))
         if not ctx.db.is_sqlite:  # several workers share the due sources; on SQLite the job does it all
             background.append(asyncio.create_task(_ingest_loop(rt), name="ingest"))
-    webhook = rt.serves_web and bool(ctx.settings.telegram_webhook_url)
-    app = create_web_app(ctx, routes=rt.routes, telegram=rt.telegram if webhook else None, health=_health(rt))
+    app = create_web_app(ctx, routes=rt.routes, health=_health(rt))
     # log_config=None: uvicorn logs through the root handler, so its lines are masked and formatted too.
     server = _Server(
         uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning", lifespan="off", log_config=None)

@@ -17,6 +17,13 @@ LANG_BUTTONS = [Button("العربية", "lang|ar"), Button("English", "lang|en"
 # The commands help lists, in order, and how a platform spells them when it says nothing else.
 READER_HELP = ("subscribe", "settings", "unsubscribe", "brief", "ask", "sources", "lang")
 ADMIN_HELP = ("source_add", "source_remove", "source_pause", "source_resume", "stats")
+# The slash commands Telegram and the terminal take, and the core actions they name.
+DEFAULT_COMMANDS = {
+    "start": "start", "help": "help", "lang": "lang", "subscribe": "subscribe", "settings": "settings",
+    "unsubscribe": "unsubscribe", "brief": "brief", "ask": "ask", "sources": "sources",
+    "addsource": "source_add", "removesource": "source_remove", "pausesource": "source_pause",
+    "resumesource": "source_resume", "stats": "stats",
+}  # fmt: skip
 DEFAULT_SYNTAX = {
     "help": "/help", "lang": "/lang ar|en", "subscribe": "/subscribe [thread] [ar|en|both] [HH:MM] [time zone]",
     "settings": "/settings", "unsubscribe": "/unsubscribe [thread|all]", "brief": "/brief [thread] [ar|en]",

@@ -16,7 +16,16 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.chat.telegram.render import render_reply
-from bot.conversation import ACTIONS, DEFAULT_SYNTAX, Button, Conversation, Reply, Request, is_admin
+from bot.conversation import (
+    ACTIONS,
+    DEFAULT_COMMANDS,
+    DEFAULT_SYNTAX,
+    Button,
+    Conversation,
+    Reply,
+    Request,
+    is_admin,
+)
 from bot.conversation.core import resolve
 
 log = logging.getLogger(__name__)
@@ -24,12 +33,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 Ctx = ContextTypes.DEFAULT_TYPE
 # Telegram commands → the core's actions. Every button the core offers comes back as its own data.
-COMMANDS = {
-    "start": "start", "help": "help", "lang": "lang", "subscribe": "subscribe", "settings": "settings",
-    "unsubscribe": "unsubscribe", "brief": "brief", "ask": "ask", "sources": "sources",
-    "addsource": "source_add", "removesource": "source_remove", "pausesource": "source_pause",
-    "resumesource": "source_resume", "stats": "stats",
-}  # fmt: skip
+COMMANDS = DEFAULT_COMMANDS
 SYNTAX = DEFAULT_SYNTAX
 
 

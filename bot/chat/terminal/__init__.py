@@ -15,16 +15,11 @@ from dataclasses import dataclass, field, replace
 
 from bot.briefs import render_text
 from bot.context import Context
-from bot.conversation import DEFAULT_SYNTAX, Button, Conversation, Reply, Request
+from bot.conversation import DEFAULT_COMMANDS, DEFAULT_SYNTAX, Button, Conversation, Reply, Request
 from bot.qa.model import render_answer
 
 PLATFORM = "terminal"
-COMMANDS = {
-    "start": "start", "help": "help", "lang": "lang", "subscribe": "subscribe", "settings": "settings",
-    "unsubscribe": "unsubscribe", "brief": "brief", "ask": "ask", "sources": "sources",
-    "addsource": "source_add", "removesource": "source_remove", "pausesource": "source_pause",
-    "resumesource": "source_resume", "stats": "stats",
-}  # fmt: skip
+COMMANDS = DEFAULT_COMMANDS
 PROMPT = "› "
 
 
