@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 STOP_GRACE = 10.0
-# The outbox's pace for Slack: about one message a second per channel; no group rule.
-SLACK_LIMITS = Limits(rate=20.0, per_chat_interval=1.0, group_per_minute=10**6, is_group=lambda _: False)
+SLACK_LIMITS = SlackSender.limits
 
 
 @dataclass

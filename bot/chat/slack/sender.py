@@ -26,6 +26,7 @@ from slack_sdk.web.slack_response import SlackResponse
 
 from bot.chat.slack.render import Message, brief_messages
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
+from bot.delivery.worker import Limits
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class SlackSender:
     """The outbox's sender for Slack: a brief payload as Block Kit messages, one chat.postMessage each."""
 
     platform = "slack"
+    # About one message a second per channel; no group rule.
+    limits = Limits(rate=20.0, per_chat_interval=1.0, group_per_minute=10**6)
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client

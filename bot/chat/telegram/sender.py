@@ -16,12 +16,23 @@ import httpx
 from bot.chat.telegram.render import render_brief
 from bot.config import Settings
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
+from bot.delivery.worker import Limits
 
 PLATFORM = "telegram"
 # Telegram answers 400 to these when the chat no longer exists for the bot: as final as a 403.
 _GONE_400 = ("chat not found", "user is deactivated", "group chat was deactivated", "bot was kicked")
 # One connection per concurrent send of the worker; Telegram answers in tens of milliseconds.
 DEFAULT_POOL = 32
+
+
+def telegram_group(chat_id: str) -> bool:
+    """Telegram groups and channels have negative ids."""
+    return chat_id.startswith("-")
+
+
+def telegram_limits(rate: float) -> Limits:
+    """Telegram's pace: `rate` messages a second overall, one a second per chat, 20 a minute per group."""
+    return Limits(rate=rate, per_chat_interval=1.0, group_per_minute=20, is_group=telegram_group)
 
 
 class TelegramSender:
@@ -34,6 +45,7 @@ class TelegramSender:
         self._url = f"{settings.telegram_base_url}{token}/sendMessage"
         limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
         self._client = httpx.AsyncClient(limits=limits, timeout=timeout)
+        self.limits = telegram_limits(settings.telegram_rate_limit)
 
     async def __aenter__(self) -> TelegramSender:
         return self
