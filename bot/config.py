@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         15.0,
         description="seconds within which another process takes over the scheduled jobs from a dead leader",
     )
+    adapter_retry_max: float = Field(
+        60.0, description="longest wait, in seconds, between attempts to reach a chat platform that is down"
+    )
 
     @field_validator("fetch_allowed_private_hosts", "telegram_admin_ids", "slack_admin_ids", mode="before")
     @classmethod
