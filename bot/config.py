@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         values = [getattr(self, name) for name in type(self).model_fields]
         return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
+    def admin_ids(self, platform: str) -> list[str]:
+        """The bot admins of `platform` (TELEGRAM_ADMIN_IDS, SLACK_ADMIN_IDS); none for any other."""
+        return list(getattr(self, f"{platform}_admin_ids", []))
+
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, secrets replaced by asterisks."""
         shown: dict[str, Any] = {}

@@ -10,7 +10,6 @@ an unknown id) keeps it, so a dead address is not retried all day.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import Settings
 from bot.context import BudgetStatus, Context
 from bot.conversation.texts import t
 from bot.delivery.base import DeliveryError, RetryAfter, Sender, TransientError
@@ -45,23 +43,8 @@ def release(db: Database, key: str) -> None:
         session.execute(delete(AdminNotice).where(AdminNotice.key == key))
 
 
-def admin_ids(settings: Settings, platform: str) -> list[str]:
-    """The admins of one platform, from TELEGRAM_ADMIN_IDS or SLACK_ADMIN_IDS."""
-    if platform == "telegram":
-        return list(settings.telegram_admin_ids)
-    if platform == "slack":
-        return list(settings.slack_admin_ids)
-    return []
-
-
 def budget_text(status: BudgetStatus) -> str:
     return t("en", "notice_budget", used=f"{status.used:,}", budget=f"{status.budget:,}")
-
-
-def as_part(platform: str, text: str) -> Any:
-    """`text` as one message part of `platform` (Telegram HTML; a Slack message with escaped text)."""
-    escaped = html.escape(text, quote=False)  # Telegram HTML and Slack mrkdwn escape the same three
-    return escaped if platform == "telegram" else {"text": escaped}
 
 
 async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
@@ -73,9 +56,9 @@ async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
     day = status.day.date().isoformat()
     sent = 0
     for sender in senders:
-        for admin in admin_ids(ctx.settings, sender.platform):
+        for admin in ctx.settings.admin_ids(sender.platform):
             key = f"budget:{day}:{sender.platform}:{admin}"
-            if await _send_once(ctx, sender, admin, key, as_part(sender.platform, text)):
+            if await _send_once(ctx, sender, admin, key, sender.notice(text)):
                 sent += 1
     return sent
 
@@ -117,7 +100,7 @@ async def notify_paused_sources(ctx: Context, senders: Sequence[Sender]) -> int:
     for source_id, name, reason in news:
         text = t("en", "notice_paused", id=source_id, name=name, reason=reason)
         for sender in senders:
-            for admin in admin_ids(ctx.settings, sender.platform):
+            for admin in ctx.settings.admin_ids(sender.platform):
                 key = f"paused:{source_id}:{ctx.now().isoformat()}:{sender.platform}:{admin}"
-                await _send_once(ctx, sender, admin, key, as_part(sender.platform, text))
+                await _send_once(ctx, sender, admin, key, sender.notice(text))
     return len(news)

@@ -77,8 +77,7 @@ def action(name: str, *, buttons: tuple[str, ...] = (), **rules: Any) -> Callabl
 
 def is_admin(ctx: Context, platform: str, user: str) -> bool:
     """Whether `user` is a bot admin on `platform` (TELEGRAM_ADMIN_IDS, SLACK_ADMIN_IDS)."""
-    ids = {"telegram": ctx.settings.telegram_admin_ids, "slack": ctx.settings.slack_admin_ids}
-    return user in ids.get(platform, [])
+    return user in ctx.settings.admin_ids(platform)
 
 
 def resolve(req: Request) -> tuple[Action | None, Request]:

@@ -39,6 +39,10 @@ class Sender(Protocol):
         """The brief payload as message parts within the platform limits (HTML text, or Slack blocks)."""
         ...
 
+    def notice(self, text: str) -> Any:
+        """A plain-text notice to an admin as one part, escaped for the platform."""
+        ...
+
     async def send(self, chat_id: str, part: Any) -> None:
         """Send one part; raise RetryAfter, ChatGone or TransientError on failure."""
         ...

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.slack_response import SlackResponse
 
-from bot.chat.slack.render import Message, brief_messages
+from bot.chat.slack.render import Message, brief_messages, escape
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
 from bot.delivery.worker import Limits
 
@@ -54,6 +54,10 @@ class SlackSender:
     def render(self, brief: Mapping[str, Any]) -> Sequence[Message]:
         """The brief as Block Kit message payloads."""
         return brief_messages(brief)
+
+    def notice(self, text: str) -> Message:
+        """A plain-text notice as a message with its mrkdwn escaped."""
+        return {"text": escape(text)}
 
     async def send(self, chat_id: str, part: Any) -> None:
         """Post one message to channel `chat_id`; raise RetryAfter, ChatGone or TransientError."""

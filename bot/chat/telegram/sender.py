@@ -8,6 +8,7 @@ still go through PTB.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +57,10 @@ class TelegramSender:
     async def aclose(self) -> None:
         """Close the connections."""
         await self._client.aclose()
+
+    def notice(self, text: str) -> str:
+        """A plain-text notice as Telegram HTML."""
+        return html.escape(text, quote=False)
 
     def render(self, brief: Mapping[str, Any]) -> Sequence[str]:
         """The brief as Telegram HTML messages within 4096 UTF-16 units each."""
