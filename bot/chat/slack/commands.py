@@ -42,9 +42,8 @@ def command_request(services: Services, command: dict[str, Any]) -> Request:
     rest = words[1:]
     if name == "source" and rest and rest[0].lower() in SOURCE_VERBS:
         action, rest = f"source_{rest[0].lower()}", rest[1:]
-    elif name == "source":
-        action = "source_add"  # `source` alone or with an unknown verb: the usage of `source add`
-        rest = []
+    elif name == "source":  # alone, or with an unknown verb
+        action, rest = f"?source {rest[0] if rest else ''}".rstrip(), []
     else:
         action = SUBCOMMANDS.get(name, f"?{name}")
     user = command.get("user_id", "")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.briefs import render_text
@@ -46,14 +47,13 @@ class Terminal:
     language: str = ""
     buttons: list[Button] = field(default_factory=list)
     last_answer: str = ""
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def request(self, line: str) -> Request | None:
         """The Request a typed line makes; None for an empty line or a number with no button."""
         line = line.strip()
         said = Request(
             platform=PLATFORM, user=self.user, chat=self.user, language=self.language, is_admin=self.admin,
-            message=str(next(self._ids)), syntax=DEFAULT_SYNTAX, deliveries=False, action="ask", text=line,
+            message=uuid.uuid4().hex[:12], syntax=DEFAULT_SYNTAX, deliveries=False, action="ask", text=line,
         )  # fmt: skip
         if line.isdigit():
             n = int(line)
