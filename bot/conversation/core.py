@@ -131,6 +131,8 @@ class Conversation:
         """A refusal or a usage hint, decided quickly; None when the action should run."""
         found, req = resolve(req)
         lang = await self.lang(req)
+        if found is None and req.button:  # a button from an older release, or forged
+            return text(lang, t(lang, "expired"))
         if found is None:
             return text(
                 lang,
