@@ -25,7 +25,8 @@ def messages(cat: Catalog) -> dict[str, object]:
 
 
 def used_keys() -> set[str]:
-    return {key for path in BOT.rglob("*.py") for key in LITERAL.findall(path.read_text())} | DYNAMIC
+    found = {key for path in BOT.rglob("*.py") for key in LITERAL.findall(path.read_text())}
+    return {key for key in found if not key.endswith(".")} | DYNAMIC  # `"about." + name`: in DYNAMIC
 
 
 def fields(text: str) -> set[str]:

@@ -14,6 +14,7 @@ from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
 from bot.conversation.model import Reply
+from bot.conversation.texts import t
 from bot.qa.model import Answer, fallback_label
 
 
@@ -83,7 +84,7 @@ def render_brief(payload: Mapping[str, Any], *, limit: int = TELEGRAM_LIMIT) -> 
 
 def answer_html(answer: Answer) -> str:
     """An answer with its numbered, linked sources and its "as of" date."""
-    ar = answer.lang == "ar"
+    lang = answer.lang
     urls = {c.n: c.url for c in answer.citations}
     text = esc_multiline(answer.text)
     for n, url in urls.items():
@@ -92,15 +93,15 @@ def answer_html(answer: Answer) -> str:
             text = text.replace(f"[{n}]", f'<a href="{href}">[{n}]</a>')
     lines = [text]
     if answer.method == "fallback":
-        lines.append(f"<i>({esc(fallback_label(answer.lang))})</i>")
+        lines.append(f"<i>({esc(fallback_label(lang))})</i>")
     if answer.nearest:
-        lines += ["", "<i>" + ("أقرب ما لدينا:" if ar else "Closest coverage:") + "</i>"]
+        lines += ["", f"<i>{esc(t(lang, 'closest'))}</i>"]
         lines += [f"• {esc(title)}" for title in answer.nearest]
     if answer.citations:
-        lines += ["", "<b>" + ("المصادر" if ar else "Sources") + "</b>"]
+        lines += ["", f"<b>{esc(t(lang, 'sources_heading'))}</b>"]
         lines += [_citation(c) for c in answer.citations]
     if answer.as_of:
-        lines += ["", f"<i>{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}</i>"]
+        lines += ["", f"<i>{esc(t(lang, 'as_of', date=answer.as_of.date().isoformat()))}</i>"]
     return "\n".join(lines)
 
 
