@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         15.0,
         description="seconds within which another process takes over the scheduled jobs from a dead leader",
     )
+    adapter_retry_max: float = Field(
+        60.0, description="longest wait, in seconds, between attempts to reach a chat platform that is down"
+    )
 
     @field_validator("fetch_allowed_private_hosts", "telegram_admin_ids", "slack_admin_ids", mode="before")
     @classmethod
@@ -115,6 +118,10 @@ class Settings(BaseSettings):
         """The configured secret values, for masking and for tests that grep logs."""
         values = [getattr(self, name) for name in type(self).model_fields]
         return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
+
+    def admin_ids(self, platform: str) -> list[str]:
+        """The bot admins of `platform` (TELEGRAM_ADMIN_IDS, SLACK_ADMIN_IDS); none for any other."""
+        return list(getattr(self, f"{platform}_admin_ids", []))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, secrets replaced by asterisks."""

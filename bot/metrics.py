@@ -11,6 +11,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Enum,
     Histogram,
     Info,
     generate_latest,
@@ -104,6 +105,13 @@ class Metrics:
             registry=r,
         )
         self.leader = Info("newsbrief_leader", "the process running the scheduled jobs", registry=r)
+        self.adapters = Enum(
+            "newsbrief_adapter_state",
+            "each chat adapter's state",
+            ["adapter"],
+            states=["connecting", "up", "failed", "stopped"],
+            registry=r,
+        )
         self.set_leader(process_identity(), role="all")
         self._outbox = _OutboxDepth()
         r.register(self._outbox)
@@ -111,6 +119,10 @@ class Metrics:
     def set_leader(self, identity: str, *, role: str) -> None:
         """Record which process leads, and in which role."""
         self.leader.info({"identity": identity, "role": role})
+
+    def adapter_state(self, adapter: str, state: str) -> None:
+        """Record a chat adapter's state (connecting, up, failed, stopped)."""
+        self.adapters.labels(adapter=adapter).state(state)
 
     def watch_outbox(self, db: Database) -> None:
         """Count the outbox of `db` at every scrape."""

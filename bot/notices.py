@@ -1,4 +1,4 @@
-"""Notices the admins get once: today's LLM token budget is spent.
+"""Notices the admins of every platform get once: today's LLM token budget is spent; a source paused itself.
 
 "Once" holds across processes and restarts: before sending, each (notice, admin) key is claimed by
 inserting it into admin_notices, and a second insert of the same key fails, so of two processes that
@@ -10,20 +10,19 @@ an unknown id) keeps it, so a dead address is not retried all day.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import Settings
 from bot.context import BudgetStatus, Context
+from bot.conversation.texts import t
 from bot.delivery.base import DeliveryError, RetryAfter, Sender, TransientError
 from storage.db import Database
-from storage.models import AdminNotice
+from storage.models import AdminNotice, Source
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +43,8 @@ def release(db: Database, key: str) -> None:
         session.execute(delete(AdminNotice).where(AdminNotice.key == key))
 
 
-def admin_ids(settings: Settings, platform: str) -> list[str]:
-    """The admins of one platform, from TELEGRAM_ADMIN_IDS or SLACK_ADMIN_IDS."""
-    if platform == "telegram":
-        return list(settings.telegram_admin_ids)
-    if platform == "slack":
-        return list(settings.slack_admin_ids)
-    return []
-
-
 def budget_text(status: BudgetStatus) -> str:
-    return (
-        f"The daily LLM token budget is spent: {status.used:,} tokens used today (UTC) of "
-        f"{status.budget:,} (LLM_DAILY_TOKEN_BUDGET). newsbrief is working offline until midnight UTC: "
-        "summaries and answers are built from the sources' own sentences, with no model call."
-    )
-
-
-def as_part(platform: str, text: str) -> Any:
-    """`text` as one message part of `platform` (Telegram HTML; a Slack message with escaped text)."""
-    escaped = html.escape(text, quote=False)  # Telegram HTML and Slack mrkdwn escape the same three
-    return escaped if platform == "telegram" else {"text": escaped}
+    return t("en", "notice_budget", used=f"{status.used:,}", budget=f"{status.budget:,}")
 
 
 async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
@@ -76,9 +56,9 @@ async def notify_budget(ctx: Context, senders: Sequence[Sender]) -> int:
     day = status.day.date().isoformat()
     sent = 0
     for sender in senders:
-        for admin in admin_ids(ctx.settings, sender.platform):
+        for admin in ctx.settings.admin_ids(sender.platform):
             key = f"budget:{day}:{sender.platform}:{admin}"
-            if await _send_once(ctx, sender, admin, key, as_part(sender.platform, text)):
+            if await _send_once(ctx, sender, admin, key, sender.notice(text)):
                 sent += 1
     return sent
 
@@ -96,3 +76,31 @@ async def _send_once(ctx: Context, sender: Sender, admin: str, key: str, part: A
         log.warning("notice %s could not be sent to %s admin %s: %s", key, sender.platform, admin, error)
         return False
     return True
+
+
+def newly_paused(ctx: Context) -> list[tuple[int, str, str]]:
+    """Sources that paused themselves after repeated failures and were not reported yet, marked reported."""
+    with ctx.db.session() as session:
+        rows = session.scalars(
+            select(Source).where(Source.paused.is_(True), Source.pause_reported.is_(False))
+        ).all()
+        news = [
+            (s.id, s.name or s.location, s.paused_reason or "")
+            for s in rows
+            if s.paused_reason != "paused by an admin"
+        ]
+        for row in rows:
+            row.pause_reported = True
+    return news
+
+
+async def notify_paused_sources(ctx: Context, senders: Sequence[Sender]) -> int:
+    """Tell every admin of every platform, once, about each source that paused itself; how many sources."""
+    news = await asyncio.to_thread(newly_paused, ctx)
+    for source_id, name, reason in news:
+        text = t("en", "notice_paused", id=source_id, name=name, reason=reason)
+        for sender in senders:
+            for admin in ctx.settings.admin_ids(sender.platform):
+                key = f"paused:{source_id}:{ctx.now().isoformat()}:{sender.platform}:{admin}"
+                await _send_once(ctx, sender, admin, key, sender.notice(text))
+    return len(news)

@@ -26,6 +26,7 @@ from typing import IO, Any, Literal
 import uvicorn
 from sqlalchemy import update
 
+from bot.adapters import Adapters
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.budget import Budget, bot_budget
@@ -65,10 +66,14 @@ class Runtime:
     ctx: Context
     role: Role = "all"
     workers: list[DeliveryWorker] = field(default_factory=list)
+    worker_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    senders: list[Any] = field(default_factory=list)  # every platform's, for the admin notices
     stoppers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     routes: list[Any] = field(default_factory=list)
     telegram: Any = None
     slack: Any = None
+    adapters: Adapters | None = None
+    connecting: list[asyncio.Task[None]] = field(default_factory=list)
     after_ingest: Callable[[], Awaitable[Any]] | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     leadership: Leadership | None = None
@@ -88,6 +93,15 @@ class Runtime:
         for worker in self.workers:
             worker.wake()
 
+    def start_worker(self, worker: DeliveryWorker) -> None:
+        """Start sending a platform's outbox rows (as soon as the loop runs)."""
+        self.workers.append(worker)
+        self.worker_tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{worker.sender.platform}"))
+
+    def in_background(self, name: str, work: Awaitable[None]) -> None:
+        """An adapter connecting on its own: nothing else waits for it."""
+        self.connecting.append(asyncio.create_task(work, name=f"connect-{name}"))  # type: ignore[arg-type]
+
 
 def check_settings(ctx: Context) -> None:
     """Refuse half-configured webhook mode before anything starts."""
@@ -97,11 +111,16 @@ def check_settings(ctx: Context) -> None:
 
 
 async def start_telegram(rt: Runtime) -> None:
-    """The PTB Application (polling, or fed by our webhook route) and the Telegram outbox worker."""
-    from telegram.error import InvalidToken
+    """The PTB Application (polling, or fed by our webhook route) and the Telegram outbox worker.
+
+    Connecting needs the Bot API; it happens in the background, retried with backoff while the API is
+    unreachable, so a Telegram outage holds up nothing else. Until it connects, Telegram's outbox rows
+    wait, pending; nothing is lost.
+    """
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.chat.telegram.app import build_application, make_sender
-    from bot.chat.telegram.handlers import report_paused_sources
+    from bot.chat.telegram.webhook import webhook_route
 
     s = rt.ctx.settings
     webhook = bool(s.telegram_webhook_url)
@@ -110,25 +129,42 @@ async def start_telegram(rt: Runtime) -> None:
     # One budget for the bot: its replies (through PTB) and its briefs (through the outbox) spend it together.
     budget = bot_budget(rt.ctx, platform="telegram", token=token, limits=Limits(rate=s.telegram_rate_limit))
     application = build_application(rt.ctx, polling=polling, budget=budget)
-    try:
-        await application.initialize()
-    except InvalidToken:
-        raise RunError(
-            "the Bot API refused TELEGRAM_BOT_TOKEN: check the token and TELEGRAM_BASE_URL"
-        ) from None
-    await application.start()
-    if webhook and rt.serves_web:
-        secret = s.telegram_webhook_secret.get_secret_value()
-        await application.bot.set_webhook(s.telegram_webhook_url, secret_token=secret)
-    elif polling:  # getUpdates allows one poller per bot: the leader polls
-        rt.on_gain.append(lambda: _start_polling(application))
-        rt.on_loss.append(lambda: _stop_polling(application))
     rt.telegram = application
+    if webhook and rt.serves_web:
+        rt.routes.append(webhook_route(s, application))
     sender = make_sender(rt.ctx) if rt.works else None
     if sender is not None:
-        rt.workers.append(_worker(rt.ctx, sender, budget))
-        rt.after_ingest = lambda: report_paused_sources(rt.ctx, application.bot)
+        rt.senders.append(sender)
     rt.stoppers.append(lambda: _stop_telegram(application, sender))
+
+    async def connect() -> None:
+        try:
+            await application.initialize()
+        except InvalidToken:
+            raise RunError(
+                "the Bot API refused TELEGRAM_BOT_TOKEN: check the token and TELEGRAM_BASE_URL"
+            ) from None
+        if not application.running:
+            await application.start()
+        if webhook and rt.serves_web:
+            secret = s.telegram_webhook_secret.get_secret_value()
+            await application.bot.set_webhook(s.telegram_webhook_url, secret_token=secret)
+
+    async def run() -> None:
+        assert rt.adapters is not None
+        if not await rt.adapters.connect(
+            "telegram", connect, transient=(NetworkError,), stopping=rt.stop_event
+        ):
+            return
+        if polling:  # getUpdates allows one poller per bot: the leader polls
+            rt.on_gain.append(lambda: _start_polling(application))
+            rt.on_loss.append(lambda: _stop_polling(application))
+            if rt.leadership is not None and rt.leadership.is_leader:
+                await _start_polling(application)
+        if sender is not None:
+            rt.start_worker(_worker(rt.ctx, sender, budget))
+
+    rt.in_background("telegram", run())
 
 
 def _worker(ctx: Context, sender: Any, budget: Budget) -> DeliveryWorker:
@@ -138,6 +174,8 @@ def _worker(ctx: Context, sender: Any, budget: Budget) -> DeliveryWorker:
 
 async def _start_polling(application: Any) -> None:
     assert application.updater is not None
+    if application.updater.running:  # leadership and the connection may both ask for it
+        return
     await application.bot.delete_webhook()
     await application.updater.start_polling()
 
@@ -148,11 +186,14 @@ async def _stop_polling(application: Any) -> None:
 
 
 async def _stop_telegram(application: Any, sender: Any) -> None:
-    await _stop_polling(application)
-    await application.stop()
-    await application.shutdown()
-    if sender is not None:
-        await sender.aclose()
+    try:
+        await _stop_polling(application)
+        if application.running:
+            await application.stop()
+        await application.shutdown()  # a no-op when it never connected
+    finally:
+        if sender is not None:
+            await sender.aclose()
 
 
 async def start_slack(rt: Runtime) -> None:
@@ -171,10 +212,21 @@ async def start_slack(rt: Runtime) -> None:
     rt.slack = adapter
     if rt.serves_web:
         rt.routes += adapter.routes()
-    await adapter.start()
     if rt.works:
-        rt.workers.append(_worker(rt.ctx, adapter.sender, adapter.budget))
+        rt.senders.append(adapter.sender)
     rt.stoppers.append(adapter.stop)
+
+    async def run() -> None:
+        assert rt.adapters is not None
+        # HTTP mode has nothing to connect; Socket Mode dials Slack, and is retried like Telegram.
+        if not await rt.adapters.connect(
+            "slack", adapter.start, transient=(Exception,), stopping=rt.stop_event
+        ):
+            return
+        if rt.works:
+            rt.start_worker(_worker(rt.ctx, adapter.sender, adapter.budget))
+
+    rt.in_background("slack", run())
 
 
 async def serve(
@@ -256,6 +308,7 @@ def _warm_up(ctx: Context) -> None:
 
 async def _run(rt: Runtime, port: int) -> None:
     ctx = rt.ctx
+    rt.adapters = Adapters(ctx.metrics, retry_max=ctx.settings.adapter_retry_max)
     if ctx.settings.telegram_bot_token.get_secret_value():
         await start_telegram(rt)
     await start_slack(rt)
@@ -265,26 +318,24 @@ async def _run(rt: Runtime, port: int) -> None:
         background.append(_campaign(rt))
         if not ctx.db.is_sqlite:  # several workers share the due sources; on SQLite the job does it all
             background.append(asyncio.create_task(_ingest_loop(rt), name="ingest"))
-    webhook = rt.serves_web and bool(ctx.settings.telegram_webhook_url)
-    app = create_web_app(ctx, routes=rt.routes, telegram=rt.telegram if webhook else None, health=_health(rt))
+    app = create_web_app(ctx, routes=rt.routes, health=_health(rt))
     # log_config=None: uvicorn logs through the root handler, so its lines are masked and formatted too.
     server = _Server(
         uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning", lifespan="off", log_config=None)
     )
     tasks = [asyncio.create_task(server.serve(), name="web")]
-    tasks += [asyncio.create_task(w.run(), name=f"deliver-{w.sender.platform}") for w in rt.workers]
     rt.stoppers.insert(0, lambda: _stop_server(server))
-    log.info("newsbrief running: role %s, port %d, %d sender(s)", rt.role, port, len(rt.workers))
+    log.info("newsbrief running: role %s, port %d, %d sender(s)", rt.role, port, len(rt.senders))
     stop = asyncio.create_task(rt.stop_event.wait())
     done, _ = await asyncio.wait([stop, *tasks, *background], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
         if task is not stop and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
     stop.cancel()
-    for task in background:  # leadership is handed over by its stopper, after the scheduler stops
+    for task in [*background, *rt.connecting]:  # leadership is handed over by its stopper, later
         task.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
-    await _stop_workers(rt, tasks[1:])
+    await asyncio.gather(*background, *rt.connecting, return_exceptions=True)
+    await _stop_workers(rt, rt.worker_tasks)
     with contextlib.suppress(Exception):
         await _stop_server(server)
         await asyncio.wait_for(tasks[0], STOP_GRACE)
@@ -296,8 +347,8 @@ def _campaign(rt: Runtime) -> asyncio.Task[None]:
 
     async def gain() -> None:
         # A fresh scheduler each time: its jobs are due at once, so what the dead leader missed runs once.
-        senders = [w.sender for w in rt.workers]  # admin notices go out through the outbox's senders
-        jobs = default_jobs(ctx, wake=rt.wake, after_ingest=rt.after_ingest, senders=senders)
+        # Admin notices go out through every platform's sender (the list grows as adapters connect).
+        jobs = default_jobs(ctx, wake=rt.wake, after_ingest=rt.after_ingest, senders=rt.senders)
         rt.scheduler = build_scheduler(ctx, jobs)
         rt.scheduler.start()
         ctx.metrics.set_leader(process_identity(), role=rt.role)
@@ -339,7 +390,8 @@ def _health(rt: Runtime) -> Callable[[], dict[str, Any]]:
         leading = rt.leadership is not None and rt.leadership.is_leader
         if leading and not (rt.scheduler is not None and rt.scheduler.running):
             raise RuntimeError("the leader's scheduler is not running")
-        return {**report, "role": rt.role, "leader": leading}
+        adapters = rt.adapters.report() if rt.adapters is not None else {}
+        return {**report, "role": rt.role, "leader": leading, "adapters": adapters}
 
     return check
 

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.context import Context
 from bot.delivery.base import Sender
 from bot.delivery.outbox import enqueue_due
-from bot.notices import notify_budget
+from bot.notices import notify_budget, notify_paused_sources
 from bot.service import index_stragglers, ingest_due
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,15 @@ def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
 
 
 def notices_job(ctx: Context, senders: Sequence[Sender]) -> Job:
-    """Tell the admins what they must hear once (today: the token budget is spent)."""
+    """Tell the admins of every platform what they must hear once: the token budget is spent, a source paused."""
 
     async def job() -> None:
         sent = await notify_budget(ctx, senders)
         if sent:
             log.info("told %d admin(s) that the daily token budget is spent", sent)
+        paused = await notify_paused_sources(ctx, senders)
+        if paused:
+            log.info("told the admins that %d source(s) paused themselves", paused)
 
     return job
 

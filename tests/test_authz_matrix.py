@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,12 +22,14 @@ from sqlalchemy import func, inspect, select
 
 from bot import catalog
 from bot.chat.slack import EVENTS_PATH, build_slack
-from bot.chat.slack import admin as slack_admin
+from bot.chat.slack.commands import SOURCE_VERBS as SLACK_SOURCE_VERBS
 from bot.chat.slack.commands import SUBCOMMANDS as SLACK_SUBCOMMANDS
-from bot.chat.slack.handlers import ADMIN_ACTIONS as SLACK_ADMIN_ACTIONS
-from bot.chat.telegram import app as telegram_app
-from bot.chat.telegram.handlers import ADMIN_ONLY as TELEGRAM_ADMIN_ONLY
+from bot.chat.slack.render import ACTION_IDS as SLACK_ACTION_IDS
+from bot.chat.slack.render import SOURCE_CANCEL, SOURCE_CONFIRM
+from bot.chat.telegram.handlers import COMMANDS as TELEGRAM_COMMANDS
 from bot.context import Context
+from bot.conversation import ACTIONS, BUTTONS
+from bot.conversation.store import pending_key
 from bot.subscriptions import subscribe
 from bot.web import create_web_app
 from storage.db import Database
@@ -54,6 +55,7 @@ FORM = "application/x-www-form-urlencoded"
 TELEGRAM_READER_COMMANDS = {
     "start",
     "help",
+    "lang",
     "subscribe",
     "settings",
     "unsubscribe",
@@ -61,8 +63,8 @@ TELEGRAM_READER_COMMANDS = {
     "ask",
     "sources",
 }
-TELEGRAM_READER_BUTTONS = {r"^lang\|", r"^s\|", r"^u\|", r"^b\|"}
-SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "sources"}
+TELEGRAM_READER_BUTTONS = {"lang", "s", "u", "b", "fb"}  # the core's button kinds
+SLACK_READER_SUBCOMMANDS = {"help", "lang", "brief", "ask", "subscribe", "unsubscribe", "settings", "sources"}
 
 # ---------------------------------------------------------------------------- state shared by both
 
@@ -173,7 +175,7 @@ class TelegramWorld:
         """Whether the preview (`message`, else the setup's) still waits for a confirmation."""
         token = self.button("add", message).split("|")[1]
         with self.ctx.db.session() as session:
-            return session.get(Setting, f"tg-add:{token}") is not None
+            return session.get(Setting, pending_key(token)) is not None
 
 
 async def telegram_preview(world: TelegramWorld) -> None:
@@ -320,22 +322,20 @@ async def test_telegram_admin_command_works_and_is_audited_once(
 
 
 def test_the_telegram_matrix_covers_every_admin_command_and_button() -> None:
-    commands = {name: handler for name, handler in telegram_app.COMMANDS}
-    patterns = {pattern: handler for pattern, handler in telegram_app.BUTTONS}
-    admin_commands = {name for name, handler in commands.items() if handler in TELEGRAM_ADMIN_ONLY}
-    admin_buttons = {pattern for pattern, handler in patterns.items() if handler in TELEGRAM_ADMIN_ONLY}
+    # Telegram serves every button the core offers, so its admin buttons are the core's.
+    admin_commands = {name for name, action in TELEGRAM_COMMANDS.items() if ACTIONS[action].admin}
+    admin_buttons = {kind for kind, action in BUTTONS.items() if ACTIONS[action].admin}
     rows = {case.registered: case for case in TELEGRAM_CASES}
 
     assert {c.registered for c in TELEGRAM_CASES if not c.is_button} == admin_commands
-    for pattern in admin_buttons:  # each admin button kind has a row, and each button row is an admin one
-        assert [c for c in TELEGRAM_CASES if c.is_button and re.match(pattern, f"{c.text}|t")], pattern
-    for case in (c for c in TELEGRAM_CASES if c.is_button):
-        assert [p for p in admin_buttons if re.match(p, f"{case.text}|t")], case.registered
+    assert {c.registered for c in TELEGRAM_CASES if c.is_button} == admin_buttons
     for name in admin_commands:  # the refusal is audited under the action the row expects
-        assert TELEGRAM_ADMIN_ONLY[commands[name]] == rows[name].refused_action
+        assert ACTIONS[TELEGRAM_COMMANDS[name]].admin == rows[name].refused_action
+    for kind in admin_buttons:
+        assert ACTIONS[BUTTONS[kind]].admin == rows[kind].refused_action
     # A new command or button must be classified: an admin row above, or a reader entry.
-    assert set(commands) - admin_commands == TELEGRAM_READER_COMMANDS
-    assert set(patterns) - admin_buttons == TELEGRAM_READER_BUTTONS
+    assert set(TELEGRAM_COMMANDS) - admin_commands == TELEGRAM_READER_COMMANDS
+    assert set(BUTTONS) - admin_buttons == TELEGRAM_READER_BUTTONS
 
 
 # ---------------------------------------------------------------------------- Slack
@@ -408,7 +408,7 @@ class SlackCase:
 
 def _has_confirm_button(reply: Reply) -> bool:
     return any(
-        element.get("action_id") == slack_admin.SOURCE_CONFIRM
+        element.get("action_id") == SOURCE_CONFIRM
         for response in reply.responses
         for block in response.get("blocks", [])
         for element in block.get("elements", [])
@@ -422,12 +422,12 @@ SLACK_CASES = [
         target=lambda s: s.feed, refused_target=lambda s: s.feed,
     ),
     SlackCase(
-        slack_admin.SOURCE_CONFIRM, "", "source.add", "source.add",
-        worked=lambda w, r: "added" in r.text and source(w.ctx, w.seeded.feed_location) is not None,
+        SOURCE_CONFIRM, "", "source.add", "source.add",
+        worked=lambda w, r: "Added source" in r.text and source(w.ctx, w.seeded.feed_location) is not None,
         target=_feed_location, refused_target=_feed_location, setup=slack_preview, is_button=True,
     ),
     SlackCase(
-        slack_admin.SOURCE_CANCEL, "", "source.cancel", "source.add",
+        SOURCE_CANCEL, "", "source.cancel", "source.add",
         worked=lambda w, r: "Nothing was added" in r.text and r.responses[-1].get("replace_original") is True,
         target=_feed_location, refused_target=_feed_location, setup=slack_preview, is_button=True,
     ),
@@ -480,7 +480,7 @@ async def test_slack_non_admin_is_refused_changes_nothing_and_is_audited(
 
     reply = await slack_world.send(case, SLACK_READER)
 
-    assert reply.status == 200 and "Only newsbrief admins" in reply.text
+    assert reply.status == 200 and "administrators only" in reply.text
     assert not case.worked(slack_world, reply)
     assert snapshot(slack_world.ctx) == before
     assert len(web_server.requests) == fetched  # not even read
@@ -525,15 +525,17 @@ async def test_a_forged_slack_request_never_reaches_an_admin_command(
 
 
 def test_the_slack_matrix_covers_every_admin_subcommand_and_button() -> None:
-    admin_entries = {
-        f"{name} {verb}".strip()
-        for name in slack_admin.SUBCOMMANDS
-        for verb in slack_admin.VERBS.get(name, ("",))
+    entries = {**SLACK_SUBCOMMANDS, **{f"source {verb}": f"source_{verb}" for verb in SLACK_SOURCE_VERBS}}
+    admin_entries = {entry for entry, action in entries.items() if ACTIONS[action].admin}
+    # Every admin button the core offers has its Slack action id (a KeyError here: one without).
+    admin_buttons = {
+        SLACK_ACTION_IDS[kind]: action for kind, action in BUTTONS.items() if ACTIONS[action].admin
     }
-    for name, handler in slack_admin.SUBCOMMANDS.items():  # dispatched as registered, not shadowed
-        assert SLACK_SUBCOMMANDS[name] is handler
 
-    assert {c.registered for c in SLACK_CASES} == admin_entries | set(SLACK_ADMIN_ACTIONS)
-    assert {c.registered for c in SLACK_CASES if c.is_button} == set(SLACK_ADMIN_ACTIONS)
+    assert {c.registered for c in SLACK_CASES if not c.is_button} == admin_entries
+    assert {c.registered for c in SLACK_CASES if c.is_button} == set(admin_buttons)
+    for case in SLACK_CASES:  # the refusal is audited under the action the row expects
+        action = admin_buttons[case.registered] if case.is_button else entries[case.registered]
+        assert ACTIONS[action].admin == case.refused_action
     # A new subcommand must be classified: an admin row above, or a reader entry.
-    assert set(SLACK_SUBCOMMANDS) - set(slack_admin.SUBCOMMANDS) == SLACK_READER_SUBCOMMANDS
+    assert set(entries) - admin_entries == SLACK_READER_SUBCOMMANDS

@@ -12,13 +12,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import build_context
+from bot.catalog import add_source
 from bot.chat.slack.app import make_client
 from bot.chat.slack.sender import SlackSender
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.context import Context
 from bot.delivery.base import Sender
-from bot.notices import notify_budget
+from bot.notices import notify_budget, notify_paused_sources
 from bot.scheduler import default_jobs
 from storage.db import Database
 from storage.models import LLMCallLog
@@ -188,3 +189,20 @@ async def test_the_scheduler_checks_the_budget_and_tells_the_admins(notices: Not
     await job()
     await job()
     assert all(len(texts) == 1 for texts in notices.told().values())
+
+
+async def test_a_source_that_paused_itself_is_reported_to_the_admins_of_every_platform_once(
+    notices: Notices,
+) -> None:
+    ctx = notices.context()
+    with ctx.db.session() as session:
+        source = add_source(session, location="https://example.com/feed.xml", kind="feed", actor="test")
+        source.paused, source.paused_reason = True, "5 consecutive failures: timeout"
+    assert await notify_paused_sources(ctx, notices.senders) == 1
+    assert await notify_paused_sources(ctx, notices.senders) == 0
+    told = notices.told()
+    assert set(told) == {*ADMINS_TG, *ADMINS_SLACK}
+    for texts in told.values():
+        assert (
+            len(texts) == 1 and "paused after repeated failures: 5 consecutive failures: timeout" in texts[0]
+        ), told

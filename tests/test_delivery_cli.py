@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot.cli import app, common
 from bot.subscriptions import subscribe
 from storage.models import Subscription
+from tests.servers.slack_stub import BOT_TOKEN, SlackStub
 from tests.servers.telegram_stub import TOKEN, TelegramStub
 
 
@@ -68,3 +69,20 @@ def test_deliver_sends_what_is_due_once(folder: Path, telegram_stub: TelegramStu
         "enqueued": 0,
         "telegram": {**report["telegram"], "sent": 0, "parts": 0},
     }
+
+
+def test_deliver_sends_every_configured_platforms_rows(
+    folder: Path, telegram_stub: TelegramStub, slack_stub: SlackStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", slack_stub.api_url)
+    ctx = common.context()
+    with ctx.db.session() as session:
+        subscribe(session, platform="slack", chat_id="C0NEWS", thread_id="russia-dprk", lang="en",
+                  deliver_at="07:00", timezone="UTC", now=datetime.now(UTC))  # fmt: skip
+        session.execute(update(Subscription).values(next_due_at=datetime.now(UTC) - timedelta(minutes=5)))
+    common.reset()
+    report = json.loads(invoke("deliver", "--json").output)
+    assert report["enqueued"] == 3
+    assert report["telegram"]["sent"] == 2 and report["slack"]["sent"] == 1
+    assert slack_stub.posts("C0NEWS") and len(telegram_stub.messages()) == 2

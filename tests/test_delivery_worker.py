@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.briefs import Member, StoryEntry, compose
-from bot.chat.telegram.sender import TelegramSender
+from bot.chat.telegram.sender import TelegramSender, telegram_limits
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.outbox import Progress
-from bot.delivery.worker import ChatPacer, DeliveryWorker, Limits, TokenBucket
+from bot.delivery.worker import ChatPacer, DeliveryWorker, TokenBucket
 from bot.subscriptions import list_subscriptions, subscribe
 from bot.summarize import Bullet, Summary
 from storage.db import Database
@@ -310,7 +310,7 @@ async def test_bucket_keeps_the_overall_rate(clock: FakeClock) -> None:
 
 
 async def test_pacer_spaces_one_chat_and_caps_a_group_per_minute(clock: FakeClock) -> None:
-    pacer = ChatPacer(Limits(rate=100), clock=clock.monotonic, sleep=clock.sleep)
+    pacer = ChatPacer(telegram_limits(100), clock=clock.monotonic, sleep=clock.sleep)
     for _ in range(5):
         await pacer.wait("7")
     assert clock.ticks == 4.0

@@ -271,6 +271,7 @@ async def test_a_response_url_post_outlasts_429s_and_a_503_and_arrives_once(slac
 async def test_the_runner_gives_replies_and_the_outbox_one_budget_per_bot(
     tmp_path: Path, telegram_stub: TelegramStub, slack_stub: SlackStub
 ) -> None:
+    from bot.adapters import Adapters
     from bot.app import build_context
     from bot.chat.telegram.limiter import ReplyLimiter
     from bot.runner import Runtime, _shutdown, start_slack, start_telegram
@@ -280,10 +281,12 @@ async def test_the_runner_gives_replies_and_the_outbox_one_budget_per_bot(
     settings.telegram_bot_token = telegram_settings(tmp_path, telegram_stub).telegram_bot_token
     settings.telegram_base_url = telegram_stub.base_url
     rt = Runtime(build_context(settings))
+    rt.adapters = Adapters(rt.ctx.metrics)
     try:
         await start_telegram(rt)
         await start_slack(rt)
-        telegram_worker, slack_worker = rt.workers
+        await asyncio.gather(*rt.connecting)  # each adapter connects on its own, then starts its worker
+        telegram_worker, slack_worker = sorted(rt.workers, key=lambda w: w.sender.platform != "telegram")
         limiter = rt.telegram.bot.rate_limiter
         assert isinstance(limiter, ReplyLimiter)
         assert (

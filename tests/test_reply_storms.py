@@ -36,7 +36,7 @@ T0 = datetime(2025, 7, 14, 3, 0, tzinfo=UTC)
 USERS = 200
 RETRY_AFTER = 1
 SUBSCRIBE = "/subscribe russia-dprk en 07:00 Europe/Moscow"
-CONFIRMATION = "Subscribed: <b>"
+CONFIRMATION = "Subscribed: "
 CONCURRENCY = 8
 
 

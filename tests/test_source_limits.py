@@ -296,7 +296,14 @@ async def test_slack_source_add_is_refused_at_the_cap_before_and_after_the_previ
     settings = slack_settings(data_dir, slack_stub, max_sources=2, embedder="none")
     async with slack_harness(slack_stub, data_dir, settings=settings) as slack:
         assert _count(slack.ctx.db) == 1
-        value = json.dumps({"u": _feed(web_server, 1), "k": "feed", "t": []})
+        _, previewed = await slack.slack.command(
+            f"source add {_feed(web_server, 1)}", user="UADMIN", channel="C1"
+        )
+        await slack.settle()
+        [preview] = slack.stub.responses(previewed)
+        value = next(
+            b["value"] for b in preview["blocks"][1]["elements"] if b["action_id"] == "source_confirm"
+        )
         _add(slack.ctx, "http://example.com/meanwhile.xml")
         _, pressed = await slack.slack.press("source_confirm", value, user="UADMIN", channel="C1")
         await slack.settle()

@@ -12,8 +12,8 @@ from telegram.ext import Application
 
 from bot.catalog import add_source
 from bot.chat.telegram.app import make_sender
-from bot.chat.telegram.handlers import conversation_key
 from bot.context import Context
+from bot.conversation.store import answer_key
 from bot.delivery.outbox import enqueue_due
 from bot.delivery.worker import deliver_once
 from bot.service import ingest_due
@@ -141,7 +141,7 @@ async def test_question_then_follow_up_in_the_reply_chain(
 ) -> None:
     first = await say(telegram_stub, READER, "متى التقى لافروف كيم جونغ أون؟")
     assert "12 يوليو" in first.text and "المصادر" in first.text
-    key = conversation_key(READER, first.message_id)
+    key = answer_key("telegram", str(READER), str(first.message_id))
     await until(lambda: _stored(ctx, key))  # the bot files its answer once Telegram has accepted it
     follow = await say(telegram_stub, READER, "أين التقاه؟", reply_to=first.message_id)
     assert "وونسان" in follow.text
@@ -243,13 +243,14 @@ async def test_a_source_that_paused_itself_is_reported_to_admins_once(
     ctx: Context,
     telegram_stub: TelegramStub,
 ) -> None:
-    from bot.chat.telegram.handlers import report_paused_sources
+    from bot.notices import notify_paused_sources
 
     with ctx.db.session() as session:
         source = session.scalars(select(Source)).one()
         source.paused, source.paused_reason = True, "5 consecutive failures: timeout"
-    assert await report_paused_sources(ctx, app.bot) == 1
-    assert await report_paused_sources(ctx, app.bot) == 0
+    async with make_sender(ctx) as sender:
+        assert await notify_paused_sources(ctx, [sender]) == 1
+        assert await notify_paused_sources(ctx, [sender]) == 0
     [message] = telegram_stub.messages(ADMIN)
     assert "paused after repeated failures" in message.text and "timeout" in message.text
 

@@ -130,6 +130,21 @@ def describe_report(report: SourceReport) -> str:
     return f"{head}: {len(report.new)} new, {report.duplicates} duplicate(s), {report.seen} already stored"
 
 
+@app.command("chat")
+def chat_command(
+    admin: bool = typer.Option(False, "--admin", help="act as a bot admin (audited as terminal:USER)"),
+    user: str = typer.Option("", "--user", help="who is talking (default: the login name)"),
+    lang: str = typer.Option("", "--lang", help="interface language until one is chosen: ar or en"),
+) -> None:
+    """Talk to the bot in the terminal, as a Telegram user would: /commands, questions, `> follow-up`."""
+    import asyncio
+    import getpass
+
+    from bot.chat.terminal import repl
+
+    asyncio.run(repl(common.context(), user=user or getpass.getuser(), admin=admin, language=lang))
+
+
 @app.command("demo")
 def demo_command() -> None:
     """Ingest the seed articles and print what the bot makes of them, fully offline."""

@@ -61,19 +61,18 @@ def deliver_command(
 
 
 async def _send_pending(ctx: Context) -> dict[str, object]:
+    from bot.chat.senders import configured_senders
     from bot.delivery import outbox
     from bot.delivery.worker import DeliveryWorker
 
     if ctx.db.is_sqlite:
         outbox.release_all_leases(ctx)  # the only process on SQLite: nothing else is sending
     report: dict[str, object] = {}
-    if ctx.settings.telegram_bot_token.get_secret_value():
-        from bot.chat.telegram.app import make_sender
-
-        async with make_sender(ctx) as sender:
+    async with configured_senders(ctx) as senders:
+        for sender in senders:  # every configured platform's rows, each at its own pace
             worker = DeliveryWorker(ctx, sender)
             await worker.run_once()
-        report["telegram"] = asdict(worker.stats)
+            report[sender.platform] = asdict(worker.stats)
     return report
 
 

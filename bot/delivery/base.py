@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.delivery.worker import Limits
 
 
 class DeliveryError(Exception):
@@ -27,12 +30,17 @@ class TransientError(DeliveryError):
 
 
 class Sender(Protocol):
-    """One platform's way to render a stored brief and to send one part of it."""
+    """One platform's way to render a stored brief and to send one part of it, and its sending limits."""
 
     platform: str
+    limits: Limits
 
     def render(self, brief: Mapping[str, Any]) -> Sequence[Any]:
         """The brief payload as message parts within the platform limits (HTML text, or Slack blocks)."""
+        ...
+
+    def notice(self, text: str) -> Any:
+        """A plain-text notice to an admin as one part, escaped for the platform."""
         ...
 
     async def send(self, chat_id: str, part: Any) -> None:

@@ -40,19 +40,18 @@ BACKOFF_MAX = 600.0
 MAX_TRANSIENT_ATTEMPTS = 12
 
 
-def telegram_group(chat_id: str) -> bool:
-    """Telegram groups and channels have negative ids."""
-    return chat_id.startswith("-")
+def no_groups(chat_id: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """A platform's sending limits."""
+    """A platform's sending limits; each sender brings its own (`Sender.limits`), these are neutral."""
 
-    rate: float = 25.0
+    rate: float = 20.0
     per_chat_interval: float = 1.0
-    group_per_minute: int = 20
-    is_group: Callable[[str], bool] = telegram_group
+    group_per_minute: int = 20  # counts only for chats `is_group` names
+    is_group: Callable[[str], bool] = no_groups
 
 
 @dataclass(slots=True)
@@ -158,7 +157,7 @@ class DeliveryWorker:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.ctx, self.sender = ctx, sender
-        self.limits = limits or Limits(rate=ctx.settings.telegram_rate_limit)
+        self.limits = limits or sender.limits
         self.concurrency, self.batch, self.lease, self.poll = concurrency, batch, lease, poll
         self.max_attempts, self.flush_every = max_attempts, flush_every
         self.bucket: Bucket = bucket or TokenBucket(self.limits.rate, clock=clock, sleep=sleep)

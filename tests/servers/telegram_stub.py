@@ -173,8 +173,10 @@ class TelegramStub:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> TelegramStub:
+    def start(self, port: int = 0) -> TelegramStub:
+        """Serve on `port` (any free one by default); a stopped stand-in may start again on its old port."""
         stub = self
+        self._closing = False
 
         class Handler(_Handler):
             owner = stub
@@ -182,7 +184,7 @@ class TelegramStub:
         class Server(ThreadingHTTPServer):
             request_queue_size = 1024  # a broadcast opens many connections at once
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()

@@ -21,8 +21,9 @@ from starlette.routing import Route
 
 from bot.chat.slack.app import SlackConfigError, make_app, make_client, register
 from bot.chat.slack.sender import CHANNEL_INTERVAL, Poster, SlackSender, reply_retry_handlers
-from bot.chat.slack.state import Services
+from bot.chat.slack.state import ANSWER_WORKERS, Services
 from bot.context import Context
+from bot.conversation import Conversation
 from bot.delivery.budget import Budget, local_budget
 from bot.delivery.replies import Sleep
 from bot.delivery.worker import Limits
@@ -32,8 +33,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 STOP_GRACE = 10.0
-# The outbox's pace for Slack: about one message a second per channel; no group rule.
-SLACK_LIMITS = Limits(rate=20.0, per_chat_interval=1.0, group_per_minute=10**6, is_group=lambda _: False)
+SLACK_LIMITS = SlackSender.limits
 
 
 @dataclass
@@ -117,11 +117,9 @@ def build_slack(
     replies = SlackSender(client)
     options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     services = Services(
-        ctx=ctx,
+        conversation=Conversation(ctx, answerer=answerer, workers=ANSWER_WORKERS),
         sender=replies,
         poster=Poster(replies, budget=budget, metrics=ctx.metrics, **options),
-        admins=frozenset(settings.slack_admin_ids),
-        answerer=answerer,
     )
     register(app, services)
     outbox = SlackSender(make_client(settings))

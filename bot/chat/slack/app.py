@@ -12,7 +12,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack import handlers
-from bot.chat.slack.render import FEEDBACK_DOWN, FEEDBACK_UP
+from bot.chat.slack.render import ACTION_IDS, CORE_ACTION, FEEDBACK_DOWN, FEEDBACK_UP
 from bot.chat.slack.sender import Responder
 from bot.chat.slack.state import Services
 from bot.config import Settings
@@ -68,6 +68,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.event("app_mention")(handlers.on_mention)
     app.event("message")(handlers.on_message)
     app.command(COMMAND)(handlers.on_command)
-    app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(handlers.on_feedback)
-    for action_id, listener in handlers.ADMIN_ACTIONS.items():
-        app.action(action_id)(listener)
+    ids = "|".join([FEEDBACK_UP, FEEDBACK_DOWN, *ACTION_IDS.values(), f"{CORE_ACTION}_[0-9]+"])
+    app.action(re.compile(f"^({ids})$"))(handlers.on_action)

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.chat.bidi import isolate_latin, one_line
-from bot.chat.slack.texts import t
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
+from bot.conversation import Button, Reply, t
 from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, Citation, fallback_label
 
@@ -25,6 +25,11 @@ MAX_TITLE = 150
 MAX_FALLBACK = 300
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
+# The core's buttons, by kind, as Slack action ids (the preview's keep the names they always had).
+SOURCE_CONFIRM = "source_confirm"
+SOURCE_CANCEL = "source_cancel"
+ACTION_IDS = {"add": SOURCE_CONFIRM, "noadd": SOURCE_CANCEL}
+CORE_ACTION = "core"  # prefix of every other core button's action id
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -177,3 +182,39 @@ def _story_blocks(story: Mapping[str, Any], lang: str) -> list[Block]:
 def _source(source: Mapping[str, Any]) -> str:
     title = link(source.get("url"), plain(source.get("title"), limit=MAX_TITLE) or "link")
     return f"[{source['n']}] {plain(source.get('outlet'))} — {title}"
+
+
+# ---------------------------------------------------------------- the conversation core's replies
+
+
+def reply_text(reply: Reply) -> str:
+    """The reply's text blocks as mrkdwn: titles bold, everything escaped."""
+    return "\n".join(f"*{escape(b.text)}*" if b.style == "title" else escape(b.text) for b in reply.blocks)
+
+
+def core_buttons(rows: Sequence[Sequence[Button]]) -> list[Block]:
+    """One actions block per row; each button's value is the data the core gets back."""
+    blocks = []
+    for row in rows:
+        specs = [
+            (
+                ACTION_IDS.get(b.data.split("|")[0]) or f"{CORE_ACTION}_{n}",
+                b.label[:75],
+                b.data,
+                "primary" if b.primary else None,
+            )
+            for n, b in enumerate(row)
+        ]
+        blocks.append(buttons(*specs))
+    return blocks
+
+
+def reply_messages(reply: Reply) -> list[Message]:
+    """A Reply as Block Kit messages: its text and buttons, then its briefs, then its answer."""
+    text = reply_text(reply)
+    parts = messages([*sections(text), *core_buttons(reply.buttons)], text) if text else []
+    for payload in reply.briefs:
+        parts += brief_messages(payload)
+    if reply.answer is not None:
+        parts += answer_messages(reply.answer, ui_lang=reply.lang)
+    return parts

@@ -33,10 +33,11 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
-from bot.chat.slack.render import Message, brief_messages
+from bot.chat.slack.render import Message, brief_messages, escape
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
 from bot.delivery.budget import Budget
 from bot.delivery.replies import BACKOFF_BASE, TRANSIENT_TRIES, ReplyRetry, Sleep
+from bot.delivery.worker import Limits
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class SlackSender:
     """The outbox's sender for Slack: a brief payload as Block Kit messages, one chat.postMessage each."""
 
     platform = PLATFORM
+    # About one message a second per channel; no group rule.
+    limits = Limits(rate=20.0, per_chat_interval=1.0, group_per_minute=10**6)
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -60,6 +63,10 @@ class SlackSender:
     def render(self, brief: Mapping[str, Any]) -> Sequence[Message]:
         """The brief as Block Kit message payloads."""
         return brief_messages(brief)
+
+    def notice(self, text: str) -> Message:
+        """A plain-text notice as a message with its mrkdwn escaped."""
+        return {"text": escape(text)}
 
     async def send(self, chat_id: str, part: Any) -> None:
         """Post one message to channel `chat_id`; raise RetryAfter, ChatGone or TransientError."""

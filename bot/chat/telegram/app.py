@@ -23,36 +23,14 @@ from telegram.ext import (
 from bot.chat.telegram import handlers as h
 from bot.chat.telegram.limiter import ReplyLimiter, transient
 from bot.chat.telegram.sender import DEFAULT_POOL, TelegramSender
-from bot.chat.telegram.texts import t
 from bot.context import Context
+from bot.conversation import BUTTONS, Conversation, t
 from bot.delivery.budget import Budget, local_budget
 from bot.delivery.replies import Sleep
 from bot.delivery.worker import Limits
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
-    ("start", h.start),
-    ("help", h.help_command),
-    ("subscribe", h.subscribe),
-    ("settings", h.settings_command),
-    ("unsubscribe", h.unsubscribe),
-    ("brief", h.brief),
-    ("ask", h.ask),
-    ("sources", h.sources),
-    ("addsource", h.addsource),
-    ("removesource", h.removesource),
-    ("pausesource", h.pausesource),
-    ("resumesource", h.resumesource),
-    ("stats", h.stats),
-)
-BUTTONS = (
-    (r"^lang\|", h.choose_lang),
-    (r"^s\|", h.subscribe_button),
-    (r"^u\|", h.unsubscribe_button),
-    (r"^b\|", h.brief_button),
-    (r"^(add|noadd)\|", h.addsource_button),
-)
 MENU = ("start", "help", "subscribe", "settings", "unsubscribe", "brief", "ask", "sources")
 
 
@@ -83,7 +61,7 @@ def build_application(
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data["ctx"] = ctx
+    application.bot_data["conversation"] = Conversation(ctx)
     register(application)
     return application
 
@@ -95,12 +73,11 @@ def default_budget(ctx: Context) -> Budget:
 
 def register(application: Application) -> None:
     """Every command, button and the private-chat questions, plus the error handler."""
-    for name, handler in COMMANDS:
-        application.add_handler(CommandHandler(name, handler))
-    for pattern, handler in BUTTONS:
-        application.add_handler(CallbackQueryHandler(handler, pattern=pattern))
+    application.add_handler(CommandHandler(list(h.COMMANDS), h.on_command))
+    kinds = "|".join(sorted(BUTTONS))
+    application.add_handler(CallbackQueryHandler(h.on_button, pattern=f"^({kinds})\\|"))
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, h.plain_text)
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, h.on_text)
     )
     application.add_error_handler(on_error)
 
@@ -120,18 +97,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(t(_error_lang(context, update), "error"))
+            await update.effective_message.reply_text(t(_error_lang(update), "apology"))
         except Exception:  # the apology itself may fail when Telegram is down; the log has the cause
             log.warning("could not tell the user about the failure")
 
 
-def _error_lang(context: ContextTypes.DEFAULT_TYPE, update: Update) -> str:
-    """The user's language for an apology, even when the failure is the database's."""
-    try:
-        return h.ui_lang(h.app_ctx(context), update)
-    except Exception:
-        user = update.effective_user
-        return "ar" if user is not None and (user.language_code or "").startswith("ar") else "en"
+def _error_lang(update: Update) -> str:
+    """The user's language for an apology, from Telegram alone (the failure may be the database's)."""
+    user = update.effective_user
+    return "ar" if user is not None and (user.language_code or "").startswith("ar") else "en"
 
 
 def make_sender(ctx: Context, *, pool_size: int = DEFAULT_POOL) -> TelegramSender:

@@ -7,12 +7,14 @@ Telegram's 4096 UTF-16 units at paragraph, then sentence boundaries.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from bot.briefs import labels
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
+from bot.conversation.model import Reply
+from bot.conversation.texts import t
 from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, fallback_label
 
@@ -85,7 +87,7 @@ def render_brief(payload: Mapping[str, Any], *, limit: int = TELEGRAM_LIMIT) -> 
 
 def answer_html(answer: Answer) -> str:
     """An answer with its numbered, linked sources and its "as of" date."""
-    ar = answer.lang == "ar"
+    lang = answer.lang
     urls = {c.n: c.url for c in answer.citations}
     text = esc_multiline(answer.text)
     for n, url in urls.items():
@@ -94,15 +96,15 @@ def answer_html(answer: Answer) -> str:
             text = text.replace(f"[{n}]", f'<a href="{href}">[{n}]</a>')
     lines = [text]
     if answer.method == "fallback":
-        lines.append(f"<i>({esc(fallback_label(answer.lang))})</i>")
+        lines.append(f"<i>({esc(fallback_label(lang))})</i>")
     if answer.nearest:
-        lines += ["", "<i>" + ("أقرب ما لدينا:" if ar else "Closest coverage:") + "</i>"]
+        lines += ["", f"<i>{esc(t(lang, 'closest'))}</i>"]
         lines += [f"• {esc(title)}" for title in answer.nearest]
     if answer.citations:
-        lines += ["", "<b>" + ("المصادر" if ar else "Sources") + "</b>"]
+        lines += ["", f"<b>{esc(t(lang, 'sources_heading'))}</b>"]
         lines += [_citation(c) for c in answer.citations]
     if answer.as_of:
-        lines += ["", f"<i>{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}</i>"]
+        lines += ["", f"<i>{esc(t(lang, 'as_of', date=answer.as_of.date().isoformat()))}</i>"]
     return "\n".join(lines)
 
 
@@ -122,6 +124,15 @@ def render_answer(answer: Answer, *, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return finish(answer_html(answer), answer.lang, limit=limit)
 
 
-def render_lines(lines: Sequence[str], lang: str) -> list[str]:
-    """Already-escaped lines of interface text as Telegram messages."""
-    return finish("\n".join(lines), lang)
+def render_reply(reply: Reply, *, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """A conversation core's Reply as Telegram messages: its text, then its briefs, then its answer."""
+    text = "\n".join(
+        f"<b>{esc(block.text)}</b>" if block.style == "title" else esc_multiline(block.text)
+        for block in reply.blocks
+    )
+    parts = finish(text, reply.lang, limit=limit) if text else []
+    for payload in reply.briefs:
+        parts += render_brief(payload, limit=limit)
+    if reply.answer is not None:
+        parts += render_answer(reply.answer, limit=limit)
+    return parts

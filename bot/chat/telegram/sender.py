@@ -8,6 +8,7 @@ still go through PTB.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,12 +17,23 @@ import httpx
 from bot.chat.telegram.render import render_brief
 from bot.config import Settings
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, TransientError
+from bot.delivery.worker import Limits
 
 PLATFORM = "telegram"
 # Telegram answers 400 to these when the chat no longer exists for the bot: as final as a 403.
 _GONE_400 = ("chat not found", "user is deactivated", "group chat was deactivated", "bot was kicked")
 # One connection per concurrent send of the worker; Telegram answers in tens of milliseconds.
 DEFAULT_POOL = 32
+
+
+def telegram_group(chat_id: str) -> bool:
+    """Telegram groups and channels have negative ids."""
+    return chat_id.startswith("-")
+
+
+def telegram_limits(rate: float) -> Limits:
+    """Telegram's pace: `rate` messages a second overall, one a second per chat, 20 a minute per group."""
+    return Limits(rate=rate, per_chat_interval=1.0, group_per_minute=20, is_group=telegram_group)
 
 
 class TelegramSender:
@@ -34,6 +46,7 @@ class TelegramSender:
         self._url = f"{settings.telegram_base_url}{token}/sendMessage"
         limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
         self._client = httpx.AsyncClient(limits=limits, timeout=timeout)
+        self.limits = telegram_limits(settings.telegram_rate_limit)
 
     async def __aenter__(self) -> TelegramSender:
         return self
@@ -44,6 +57,10 @@ class TelegramSender:
     async def aclose(self) -> None:
         """Close the connections."""
         await self._client.aclose()
+
+    def notice(self, text: str) -> str:
+        """A plain-text notice as Telegram HTML."""
+        return html.escape(text, quote=False)
 
     def render(self, brief: Mapping[str, Any]) -> Sequence[str]:
         """The brief as Telegram HTML messages within 4096 UTF-16 units each."""
