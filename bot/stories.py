@@ -16,7 +16,7 @@ running summary of them:
 
 An article's score with a story is the mean of its best few pair scores with the members, which keeps a
 story from chaining: one odd member cannot draw in a different event. Stories merge when the mean of
-all their cross pairs reaches the merge threshold. Duplicates (`duplicate_of`) join their original's
+their best few cross pairs reaches the merge threshold. Duplicates (`duplicate_of`) join their original's
 story as extra outlets.
 """
 
@@ -63,7 +63,9 @@ class JoinRule:
 
     # Tuned on the labelled dev set (tests/data/devset: 282 real reports, 2 threads, 61 events).
     join: float = 0.72
-    merge: float = 0.8
+    merge: float = 0.72
+    # Two stories are one when the mean of their best this many cross pairs reaches `merge`.
+    merge_pairs: int = 5
     # The mean of this many best pair scores with a story's members.
     best_pairs: int = 2
     term_weight: float = 0.8
@@ -291,7 +293,10 @@ def cluster_score(
 def link_score(
     a: Cluster, b: Cluster, idf: Mapping[str, float], rule: JoinRule = DEFAULT_RULE
 ) -> float | None:
-    """Average link between two stories: the mean of every cross pair score (None if any pair is apart in time)."""
+    """How surely two stories are one: the mean of their best `rule.merge_pairs` cross pair scores.
+
+    None when any two of their reports are too far apart in time to be one event.
+    """
     scores = []
     for x in a.members:
         for y in b.members:
@@ -299,7 +304,8 @@ def link_score(
             if score is None:
                 return None
             scores.append(score)
-    return sum(scores) / len(scores) if scores else None
+    best = sorted(scores, reverse=True)[: rule.merge_pairs]
+    return sum(best) / len(best) if best else None
 
 
 class _Index:
