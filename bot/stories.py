@@ -15,8 +15,8 @@ running summary of them:
   one kind recur (Lavrov went to Pyongyang in 2018, 2023 and 2025): the day tells them apart.
 
 An article's score with a story is the mean of its best few pair scores with the members, which keeps a
-story from chaining: one odd member cannot draw in a different event. Stories merge when the mean of
-their best few cross pairs reaches the merge threshold. Duplicates (`duplicate_of`) join their original's
+story from chaining: one odd member cannot draw in a different event. Stories merge when the reports of
+the smaller one would, on average, join the larger. Duplicates (`duplicate_of`) join their original's
 story as extra outlets.
 """
 
@@ -62,13 +62,13 @@ class JoinRule:
     """When an article joins a story, and when two stories are one (scores are pair scores, below)."""
 
     # Tuned on the labelled dev set (tests/data/devset: 282 real reports, 2 threads, 61 events).
-    join: float = 0.72
-    merge: float = 0.72
-    # Two stories are one when the mean of their best this many cross pairs reaches `merge`.
-    merge_pairs: int = 5
+    join: float = 0.7
+    merge: float = 0.7
     # The mean of this many best pair scores with a story's members.
     best_pairs: int = 2
-    term_weight: float = 0.8
+    # ... or of this share of its members, whichever is more.
+    best_share: float = 0.34
+    term_weight: float = 0.15
     entity_weight: float = 0.1
     figure_weight: float = 0.15
     # Reports this many days apart or less are likely one event; more than gap_days apart never are.
@@ -83,7 +83,7 @@ class JoinRule:
 DEFAULT_RULE = JoinRule()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Features:
     """What clustering knows about one article."""
 
@@ -121,7 +121,7 @@ def _term_token(term: str) -> str:
     return f"t:{term}"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared by identity: a cluster's vectors are arrays
 class Cluster:
     """A story's state: its members' features, and the vector sum, entities and figures they give."""
 
@@ -286,26 +286,28 @@ def cluster_score(
     scores = [s for m in cluster.members if (s := pair_score(features, m, idf, rule)) is not None]
     if not scores:
         return None
-    best = sorted(scores, reverse=True)[: rule.best_pairs]
+    # A big story needs more than two close members: a share of them (otherwise it chains).
+    best = sorted(scores, reverse=True)[: max(rule.best_pairs, math.ceil(rule.best_share * len(scores)))]
     return sum(best) / len(best)
 
 
 def link_score(
     a: Cluster, b: Cluster, idf: Mapping[str, float], rule: JoinRule = DEFAULT_RULE
 ) -> float | None:
-    """How surely two stories are one: the mean of their best `rule.merge_pairs` cross pair scores.
+    """How surely two stories are one: the mean, over the smaller story's reports, of each one's
+    `cluster_score` with the larger story (would its reports, on average, join it?).
 
-    None when any two of their reports are too far apart in time to be one event.
+    None when any of them may not join the other at all (too far apart in time). Taking every
+    report's score, not the best few cross pairs, keeps two big stories from merging on one close pair.
     """
+    small, large = (a, b) if len(a.members) <= len(b.members) else (b, a)
     scores = []
-    for x in a.members:
-        for y in b.members:
-            score = pair_score(x, y, idf, rule)
-            if score is None:
-                return None
-            scores.append(score)
-    best = sorted(scores, reverse=True)[: rule.merge_pairs]
-    return sum(best) / len(best) if best else None
+    for member in small.members:
+        score = cluster_score(member, large, idf, rule)
+        if score is None:
+            return None
+        scores.append(score)
+    return sum(scores) / len(scores) if scores else None
 
 
 class _Index:
@@ -395,7 +397,8 @@ def assign(
     merged = _merge(
         clusters, list(touched.values()), idf, rule, rule.merge if dim else rule.join_without_vectors
     )
-    return [c for c in clusters if id(c) in touched or c in merged]
+    kept = {id(c) for c in merged} | set(touched)
+    return [c for c in clusters if id(c) in kept]
 
 
 def _merge(
