@@ -23,7 +23,7 @@ story as extra outlets.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -489,6 +489,23 @@ def article_features(article: Article, thread: ThreadDef, entities: EntityCounte
     )
 
 
+_FEATURES_CACHE: OrderedDict[tuple[int, str, int, int], Features] = OrderedDict()
+FEATURES_CACHE_SIZE = 20_000
+
+
+def _member_features(article: Article, thread: ThreadDef, entities: EntityCounter, dim: int) -> Features:
+    """A stored member's features, kept between passes: open stories are re-read after every ingestion."""
+    # The thread's entities are part of the key: `threads add` may redefine a thread under the same id.
+    key = (article.id, thread.id, hash(frozenset(e.id for g in thread.groups for e in g.entities)), dim)
+    found = _FEATURES_CACHE.get(key)
+    if found is None or (dim and found.vector is None and article.embedding):
+        found = article_features(article, thread, entities, dim)
+        _FEATURES_CACHE[key] = found
+        if len(_FEATURES_CACHE) > FEATURES_CACHE_SIZE:
+            _FEATURES_CACHE.popitem(last=False)
+    return found
+
+
 def _story_clusters(
     session: Session, stories: Sequence[Story], thread: ThreadDef, entities: EntityCounter, embedder: Embedder
 ) -> list[Cluster]:
@@ -511,7 +528,7 @@ def _story_clusters(
         cluster = Cluster(story.id, None, Counter(), Counter(), None, None, title=story.title)
         for article in sorted(members, key=lambda a: (a.when, a.id)):
             if article.duplicate_of is None:
-                cluster._take(article_features(article, thread, entities, embedder.dim))
+                cluster._take(_member_features(article, thread, entities, embedder.dim))
         cluster.member_count = len(members)
         cluster.founding = cluster.members[0].figures if cluster.members else frozenset()
         clusters.append(cluster)
