@@ -182,7 +182,10 @@ def _load(session: Session, story: Story, thread: ThreadDef, summarizer: Summari
         first_report=story.first_report_at,
         last_report=story.last_report_at,
     )
-    members = [Member(a.id, briefs.outlet_of(a.outlet, a.url), a.url, a.title, a.lang) for a in articles]
+    members = [
+        Member(a.id, briefs.outlet_of(a.outlet, a.url), a.url, a.title, a.lang, a.published_at)
+        for a in articles
+    ]
     return _Pending(
         story.id,
         story_input,

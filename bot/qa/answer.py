@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import prompts
+from bot.citations import number
 from bot.embed import Embedder
 from bot.figures import figures, number_keys
 from bot.llm import LLM, LLMError, LLMOutputError
@@ -120,8 +121,8 @@ def offline_answer(
         if not any(_same_sentence(candidate.sentence, c.sentence) for c in chosen):
             chosen.append(candidate)
     citations = _citations([c.hit for c in chosen])
-    number = {c.passage_id: c.n for c in citations}
-    quotes = [f"«{c.sentence}» [{number[c.hit.passage_id]}]" for c in chosen]
+    marker = {c.article_id: c.n for c in citations}
+    quotes = [f"«{c.sentence}» [{marker[c.hit.article_id]}]" for c in chosen]
     other = sorted({c.hit.lang for c in chosen if c.hit.lang != query.lang})
     lines = [_quoting_note(query.lang, other)] if other else []
     return Answer(
@@ -237,20 +238,10 @@ def _same_sentence(a: str, b: str) -> bool:
 
 
 def _citations(hits: Sequence[Hit]) -> list[Citation]:
-    seen: dict[int, Citation] = {}
-    for hit in hits:
-        if hit.passage_id not in seen:
-            seen[hit.passage_id] = Citation(
-                n=len(seen) + 1,
-                passage_id=hit.passage_id,
-                article_id=hit.article_id,
-                outlet=hit.outlet,
-                title=hit.title,
-                date=hit.when.date().isoformat(),
-                url=hit.url,
-                lang=hit.lang,
-            )
-    return list(seen.values())
+    """One citation per article, in order of first use, whichever of its passages were quoted."""
+    dates = {h.article_id: h.when for h in reversed(hits)}
+    passages = {h.article_id: h.passage_id for h in reversed(hits)}
+    return number(hits, dates=dates, passages=passages)
 
 
 def llm_answer(

@@ -10,9 +10,10 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.briefs import labels
+from bot.briefs import labels, sources_heading, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
+from bot.citations import Citation, fields
 from bot.qa.model import Answer, fallback_label
 
 
@@ -49,11 +50,11 @@ def brief_html(payload: Mapping[str, Any]) -> str:
     if payload.get("empty"):
         return "\n".join([*lines, esc(payload.get("message", ""))])
     for story in payload["stories"]:
-        lines += _story(story, words)
+        lines += _story(story, words, payload["lang"])
     return "\n".join(lines).rstrip()
 
 
-def _story(story: Mapping[str, Any], words: Mapping[str, str]) -> list[str]:
+def _story(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> list[str]:
     urls = {s["n"]: s.get("url") for s in story["sources"]}
     tag = f" <i>({esc(words['fallback'])})</i>" if story.get("method") == "fallback" else ""
     lines = [f"<b>■ {esc(story['headline'])}</b>{tag}"]
@@ -62,17 +63,14 @@ def _story(story: Mapping[str, Any], words: Mapping[str, str]) -> list[str]:
         lines.append(f"• {esc(bullet['text'])} {marks}".rstrip())
     if story.get("note"):
         lines.append(f"<i>{esc(story['note'])}</i>")
-    lines += [_sources(story, words), ""]
+    lines += [_sources(story, words, lang), ""]
     return lines
 
 
-def _sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
-    groups: dict[str, list[str]] = {}
-    for source in story["sources"]:
-        groups.setdefault(source["outlet"], []).append(marker(source["n"], source.get("url")))
-    parts = [f"{esc(outlet)} {''.join(marks)}" for outlet, marks in groups.items()]
-    count = esc(words["outlets"].format(n=story["outlet_count"]))
-    return f"<i>{esc(words['sources'])} ({count}):</i> " + "; ".join(parts)
+def _sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+    lines = [f"<i>{esc(sources_heading(story, words))}</i>"]
+    lines += [_citation(c, lang) for c in story_citations(story)]
+    return "\n".join(lines)
 
 
 def render_brief(payload: Mapping[str, Any], *, limit: int = TELEGRAM_LIMIT) -> list[str]:
@@ -97,16 +95,16 @@ def answer_html(answer: Answer) -> str:
         lines += [f"• {esc(title)}" for title in answer.nearest]
     if answer.citations:
         lines += ["", "<b>" + ("المصادر" if ar else "Sources") + "</b>"]
-        lines += [_citation(c) for c in answer.citations]
+        lines += [_citation(c, answer.lang) for c in answer.citations]
     if answer.as_of:
         lines += ["", f"<i>{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}</i>"]
     return "\n".join(lines)
 
 
-def _citation(citation: Any) -> str:
-    head = marker(citation.n, citation.url)
-    rest = " — ".join(esc(p) for p in (citation.outlet, citation.title, citation.date) if p)
-    return f"{head} {rest}"
+def _citation(citation: Citation, lang: str) -> str:
+    """`[n] Outlet — Title — date`, the marker linking to the article when it has an address."""
+    rest = " — ".join(esc(p) for p in fields(citation, lang))
+    return f"{marker(citation.n, citation.link)} {rest}"
 
 
 def esc_multiline(text: str) -> str:
