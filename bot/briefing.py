@@ -66,7 +66,7 @@ def cluster_pending(ctx: Context) -> list[int]:
 def summarizer_for(ctx: Context) -> Summarizer:
     """The LLM summarizer when an endpoint is configured, else the offline one."""
     entities = ctx.classifier().entities_in
-    offline = OfflineSummarizer(entities=entities)
+    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder())
     llm = ctx.llm()
     return LLMSummarizer(llm, entities=entities, fallback=offline) if llm is not None else offline
 
@@ -199,7 +199,10 @@ def _load(session: Session, story: Story, thread: ThreadDef, summarizer: Summari
 
 
 def _source(article: Article) -> SourceArticle:
-    return SourceArticle(article.id, article.title, article.text, article.lang, article.when, article.outlet)
+    # The published date only: the day we fetched an article says nothing about when its news happened.
+    return SourceArticle(
+        article.id, article.title, article.text, article.lang, article.published_at, article.outlet
+    )
 
 
 def _entry(item: _Pending, lang: str) -> StoryEntry:

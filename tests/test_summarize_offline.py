@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,42 @@ def test_an_english_only_story_gets_an_arabic_card(summarizer: OfflineSummarizer
     card = summarizer.summarize(StoryInput(1, THREADS["russia-dprk"], [ENGLISH]))["ar"]
     assert card.method == "keyfacts"
     assert "سيرغي لافروف" in " ".join(b.text for b in card.bullets)
+
+
+def dated_seed(number: str, article_id: int, day: int = 12) -> SourceArticle:
+    plain = seed(number, article_id)
+    when = datetime(2025, 7, day, 9, 0, tzinfo=UTC)
+    return SourceArticle(plain.id, plain.title, plain.text, plain.lang, when, "Outlet")
+
+
+def test_an_article_on_two_threads_gets_each_threads_headline(summarizer: OfflineSummarizer) -> None:
+    # Seed 000's title names both the DPRK visit and the Saudi talks; its Saudi story needs a Saudi headline.
+    saudi = summarizer.summarize(StoryInput(3, THREADS["saudi-russia"], [seed("000", 1)]))["ar"]
+    assert saudi.headline == "السعودية تعمّق شراكتها مع روسيا: 3.28 مليار دولار تجارة غير نفطية"
+    dprk = summarizer.summarize(StoryInput(4, THREADS["russia-dprk"], [seed("000", 1)]))["ar"]
+    assert "السعودية" not in dprk.headline and ("لافروف" in dprk.headline or "كيم" in dprk.headline)
+
+
+def test_the_sentence_with_the_trade_figures_year_is_a_bullet(summarizer: OfflineSummarizer) -> None:
+    summary = summarizer.summarize(StoryInput(3, THREADS["saudi-russia"], [seed("000", 1)]))["ar"]
+    assert any("إلى 3.28 مليار دولار في 2024" in b.text for b in summary.bullets)
+
+
+def test_bullets_carry_no_dateline(summarizer: OfflineSummarizer) -> None:
+    bullets = summarizer.summarize(lavrov_story())["ar"].bullets
+    assert bullets and not any(b.text.startswith("وكالات") for b in bullets)
+
+
+def test_the_lavrov_bullets_never_repeat_each_other(summarizer: OfflineSummarizer) -> None:
+    # "Lavrov conveyed Putin's greetings to Kim" and "Lavrov handed Kim Putin's message" are one fact.
+    bullets = summarizer.summarize(lavrov_story())["ar"].bullets
+    greeting = [b for b in bullets if "تحيات الرئيس" in b.text or "رسالة رسمية من الرئيس" in b.text]
+    assert len(greeting) <= 1
+
+
+def test_bullets_say_when_with_absolute_dates(summarizer: OfflineSummarizer) -> None:
+    story = StoryInput(1, THREADS["russia-dprk"], [dated_seed("000", 1), dated_seed("001", 2)])
+    bullets = summarizer.summarize(story)["ar"].bullets
+    joined = " ".join(b.text for b in bullets)
+    assert "اليوم السبت" not in joined and "أمس" not in joined
+    assert "12 يوليو 2025" in joined

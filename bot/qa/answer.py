@@ -17,6 +17,7 @@ from bot.llm import LLM, LLMError, LLMOutputError
 from bot.qa.model import LANG_NAMES, Answer, Citation, Method
 from bot.qa.query import Query
 from bot.qa.retrieve import Hit
+from bot.summarize.bullets import absolute_dates, strip_dateline
 from bot.text.normalize import normalize, tokens
 from bot.text.sentences import split_sentences
 from bot.text.stem import terms
@@ -122,7 +123,7 @@ def offline_answer(
             chosen.append(candidate)
     citations = _citations([c.hit for c in chosen])
     marker = {c.article_id: c.n for c in citations}
-    quotes = [f"«{c.sentence}» [{marker[c.hit.article_id]}]" for c in chosen]
+    quotes = [f"«{_quoted(c)}» [{marker[c.hit.article_id]}]" for c in chosen]
     other = sorted({c.hit.lang for c in chosen if c.hit.lang != query.lang})
     lines = [_quoting_note(query.lang, other)] if other else []
     return Answer(
@@ -136,6 +137,12 @@ def offline_answer(
         quoted_lang=other[0] if len(other) == 1 else None,
         entities=list(query.entities),
     )
+
+
+def _quoted(candidate: _Candidate) -> str:
+    """The sentence as quoted: its dateline cut, its relative dates («اليوم», "today") made absolute."""
+    hit = candidate.hit
+    return absolute_dates(strip_dateline(candidate.sentence), hit.lang, hit.published)
 
 
 def _rerank_by_meaning(query: Query, ranked: list[_Candidate], embedder: Embedder) -> list[_Candidate]:
@@ -239,7 +246,7 @@ def _same_sentence(a: str, b: str) -> bool:
 
 def _citations(hits: Sequence[Hit]) -> list[Citation]:
     """One citation per article, in order of first use, whichever of its passages were quoted."""
-    dates = {h.article_id: h.when for h in reversed(hits)}
+    dates = {h.article_id: h.published for h in reversed(hits)}
     passages = {h.article_id: h.passage_id for h in reversed(hits)}
     return number(hits, dates=dates, passages=passages)
 

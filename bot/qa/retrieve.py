@@ -39,6 +39,7 @@ class Hit:
     score: float
     lexical_rank: int | None
     dense_rank: int | None
+    published: datetime | None = None  # the article's own date; `when` falls back to the fetch time
 
 
 def fuse(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
@@ -144,4 +145,5 @@ def _hit(row: Row[Any], score: float, lexical: int | None, dense: int | None) ->
         score=score,
         lexical_rank=lexical,
         dense_rank=dense,
+        published=row.published_at,
     )

@@ -60,8 +60,8 @@ def key_facts(story: StoryInput, *, lang: str, entities: EntityCounter) -> Summa
     for per_article in found.values():
         counts.update(per_article)
     ranked = [known[entity_id] for entity_id, _ in counts.most_common()]
-    places = [e for e in ranked if _is_place(e)][:MAX_PLACES]
-    people = [e for e in ranked if not _is_place(e)][:MAX_NAMES]
+    places = [e for e in ranked if is_place(e)][:MAX_PLACES]
+    people = [e for e in ranked if not is_place(e)][:MAX_NAMES]
     bullets = [
         _names_bullet(labels["who"], people, found, lang),
         _names_bullet(labels["where"], places, found, lang),
@@ -84,7 +84,8 @@ def _relevant(story: StoryInput, entities: EntityCounter) -> list[tuple[SourceAr
     return cut
 
 
-def _is_place(entity: Entity) -> bool:
+def is_place(entity: Entity) -> bool:
+    """Whether the entity is a place (a country, a city), not a person or a body."""
     kind = getattr(entity, "kind", None)
     return kind == "place" if kind else entity.id in DEFAULT_PLACE_IDS
 
