@@ -23,6 +23,7 @@ if str(REPO) not in sys.path:
 from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.qa.index import index_articles  # noqa: E402
+from bot.text.dates import find_date  # noqa: E402
 from bot.threads import load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article, ArticleThread, Thread  # noqa: E402
@@ -132,7 +133,10 @@ def store(ctx: Context, articles: Iterable[DevArticle]) -> dict[str, int]:
     ids: dict[str, int] = {}
     with ctx.db.session() as session:
         for item in articles:
-            published = datetime.combine(item.published, datetime.min.time(), UTC) if item.published else None
+            # As ingestion does for a file: the date given, else the first date written in the text.
+            published = (
+                datetime.combine(item.published, datetime.min.time(), UTC) if item.published else None
+            ) or find_date(item.text)
             row = Article(
                 title=item.title,
                 text=item.text,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import prompts
 from bot.citations import number
 from bot.embed import Embedder
-from bot.figures import figures, number_keys
+from bot.figures import PartialDate, figures, number_keys
 from bot.llm import LLM, LLMError, LLMOutputError
 from bot.qa.model import LANG_NAMES, Answer, Citation, Method
 from bot.qa.query import Query
@@ -40,6 +41,30 @@ MEANING_WEIGHT = 10.0
 # Only sentences scoring this share of the best are close enough for meaning to reorder them.
 CLOSE_SHARE = 0.75
 _PLACE_CUES = frozenset(normalize("في بمدينة مدينة بمنتجع منتجع in at city resort").split())
+HEADING_PENALTY = 1.0
+HEADING_WORDS = 15
+_TERMINAL = (".", "!", "?", "؟", "…", "»", '"', "”")
+_CREDIT = re.compile(r"\([^()]{1,15}\)\s*$")
+# A question about an earlier event, and the words with which a report tells of one.
+_EARLIER = re.compile(
+    normalize(
+        r"\b(previous(ly)?|before|earlier|last (time|met|visit)|first time|prior)\b|سابق|قبل|سبق|اخر|اول"
+    )
+)
+_PAST = re.compile(
+    r"\b(previously|earlier|had (met|visited|been)|last (met|visited)|first time|prior to)\b"
+    r"|كان قد|كانت قد|سبق|سابق|قبل ذلك|في وقت سابق|آخر زيارة|اخر زيارة|أول زيارة|اول زيارة|للمرة الأولى",
+    re.IGNORECASE,
+)
+PAST_BONUS = 1.0
+_DURATION = re.compile(
+    r"\b(hours?|days?|weeks?|months?|years?|minutes?)\b|ساعة|ساعات|ساعتين|دقيقة|دقائق|يوما|يومًا|أيام|ايام|"
+    r"أسبوع|أسابيع|شهر|أشهر|شهرا|سنة|سنوات|عاما|أعوام",
+    re.IGNORECASE,
+)
+# The share of the entity score a sentence gets for going on about the previous sentence's subject.
+CONTINUED_SHARE = 0.5
+REPEAT_PENALTY = 2.0
 
 REFUSAL = {
     "en": "The sources I follow don't cover this, so I won't guess.",
@@ -96,7 +121,12 @@ def refusal(query: Query, hits: Sequence[Hit], *, method: Method = "refusal") ->
 
 
 def offline_answer(
-    query: Query, hits: Sequence[Hit], classifier: ThreadClassifier, *, embedder: Embedder | None = None
+    query: Query,
+    hits: Sequence[Hit],
+    classifier: ThreadClassifier,
+    *,
+    embedder: Embedder | None = None,
+    said: Sequence[str] = (),
 ) -> Answer:
     """The best-matching sentences of the top passages, quoted with citations; the answer-holder first.
 
@@ -104,7 +134,7 @@ def offline_answer(
     the leading sentences of a what/why question are re-scored by their embedding's similarity to the
     question's (who/where/when/how-many questions keep the answer-holding sentence first instead).
     """
-    ranked = _rank_sentences(query, hits, classifier)
+    ranked = _rank_sentences(query, hits, classifier, said)
     if (
         embedder is not None
         and embedder.dim
@@ -123,7 +153,7 @@ def offline_answer(
             chosen.append(candidate)
     citations = _citations([c.hit for c in chosen])
     marker = {c.article_id: c.n for c in citations}
-    quotes = [f"«{_quoted(c)}» [{marker[c.hit.article_id]}]" for c in chosen]
+    quotes = [f"«{c.sentence}» [{marker[c.hit.article_id]}]" for c in chosen]
     other = sorted({c.hit.lang for c in chosen if c.hit.lang != query.lang})
     lines = [_quoting_note(query.lang, other)] if other else []
     return Answer(
@@ -137,12 +167,6 @@ def offline_answer(
         quoted_lang=other[0] if len(other) == 1 else None,
         entities=list(query.entities),
     )
-
-
-def _quoted(candidate: _Candidate) -> str:
-    """The sentence as quoted: its dateline cut, its relative dates («اليوم», "today") made absolute."""
-    hit = candidate.hit
-    return absolute_dates(strip_dateline(candidate.sentence), hit.lang, hit.published)
 
 
 def _rerank_by_meaning(query: Query, ranked: list[_Candidate], embedder: Embedder) -> list[_Candidate]:
@@ -169,14 +193,63 @@ def _quoting_note(lang: str, quoted: list[str]) -> str:
     return f"From {names} sources (quoted in the original, not translated):"
 
 
-def _rank_sentences(query: Query, hits: Sequence[Hit], classifier: ThreadClassifier) -> list[_Candidate]:
+def _rank_sentences(
+    query: Query, hits: Sequence[Hit], classifier: ThreadClassifier, said: Sequence[str] = ()
+) -> list[_Candidate]:
+    """Every sentence of the hits, best first; `said` holds earlier answers of the conversation.
+
+    Sentences are scored as they will be quoted: dateline cut, relative dates made absolute (so
+    «اليوم السبت» holds the date a "when" question asks for).
+    """
     wanted = set(index_tokens(query.key_terms + query.extra_terms + query.alias_terms))
+    earlier = _asks_earlier(query.text)
     candidates = []
     for rank, hit in enumerate(hits):
-        for sentence in _sentences(hit.text):
+        before: set[str] = set()
+        for raw in _sentences(hit.text):
+            sentence = absolute_dates(strip_dateline(raw), hit.lang, hit.published)
             score = _sentence_score(query, sentence, hit.lang, wanted, classifier) + 1.0 / (rank + 2)
+            named = set(classifier.entities_in(sentence))
+            if query.entities and not named & set(query.entities) and before & set(query.entities):
+                score += (
+                    CONTINUED_SHARE * 3.0
+                )  # «وكان قد التقى كيم…» goes on about the last sentence's subject
+            before = named or before
+            if earlier and query.kind == "when" and _only_current_dates(sentence, hit):
+                score -= 1.5  # the event being reported, not the earlier one asked about
+            if _is_heading(raw, hit):
+                score -= HEADING_PENALTY  # a title or caption names the topic but answers nothing
+            if earlier and _PAST.search(sentence):
+                score += PAST_BONUS
+            if earlier and any(raw in previous or sentence in previous for previous in said):
+                score -= REPEAT_PENALTY  # "before that": what was already said is not the answer
             candidates.append(_Candidate(sentence, hit, rank, score))
     return sorted(candidates, key=lambda c: (-c.score, c.rank))
+
+
+def _only_current_dates(sentence: str, hit: Hit) -> bool:
+    """Whether every date in the sentence is the article's own day (or later)."""
+    if hit.published is None:
+        return False
+    days = [
+        (f.value.year, f.value.month)
+        for f in figures(sentence)
+        if isinstance(f.value, PartialDate) and f.value.year is not None
+    ]
+    own = (hit.published.year, hit.published.month)
+    return bool(days) and all(day >= own for day in days)
+
+
+def _asks_earlier(question: str) -> bool:
+    """ "previously", "before that", "last time", «سابقا», «قبل»: the question wants an earlier event."""
+    return bool(_EARLIER.search(normalize(question)))
+
+
+def _is_heading(sentence: str, hit: Hit) -> bool:
+    text = sentence.strip()
+    if text == hit.title.strip() or _CREDIT.search(text):
+        return True
+    return len(text.split()) < HEADING_WORDS and not text.endswith(_TERMINAL)
 
 
 def _sentences(text: str) -> list[str]:
@@ -194,13 +267,32 @@ def _sentence_score(
         score += 2.0 * len(wanted & have) / len(wanted)
     if _holds_answer(query, sentence, named - asked, classifier):
         score += 1.5
+        counted = _counted_noun(query)
+        if counted and counted & set(index_tokens(terms(sentence, lang))):
+            score += 1.0  # "how many soldiers": a figure of soldiers, not of any thing
     if len(sentence) < _SHORT_SENTENCE:
         score -= 1.0  # a heading or a caption repeats the topic but answers nothing
     return score
 
 
+_HOW_MANY_NOUN = re.compile(r"\bhow many (?:\w+ ){0,2}?(\w+)|(?:^|\s)و?كم (\w+)")
+
+
+def _counted_noun(query: Query) -> set[str]:
+    """The stemmed noun a how-many question counts ("how many North Korean soldiers" -> soldier)."""
+    if query.kind != "how_many":
+        return set()
+    match = _HOW_MANY_NOUN.search(query.text.casefold())
+    if not match:
+        return set()
+    word = match.group(1) or match.group(2)
+    return set(index_tokens(terms(word, query.lang)))
+
+
 def _holds_answer(query: Query, sentence: str, new_entities: set[str], classifier: ThreadClassifier) -> bool:
     """Whether the sentence has what a who/where/when/how-many question asks for."""
+    if query.kind == "how_long":
+        return bool(_DURATION.search(sentence))
     if query.kind == "how_many":
         found = [
             f for f in figures(sentence) if f.kind not in ("year", "date") and f.key not in query.figures

@@ -34,14 +34,19 @@ def answer_question(
     user: str = "",
     thread: str | None = None,
     top: int = DEFAULT_TOP,
+    rate_limited: bool = True,
 ) -> Answer:
-    """Answer `question` from the archive, in its language, with citations; log it for follow-ups."""
+    """Answer `question` from the archive, in its language, with citations; log it for follow-ups.
+
+    QA_RATE_LIMIT protects the bot from chat users; a local caller (the CLI) passes `rate_limited=False`.
+    """
     started = time.perf_counter()
     question = _checked(question, lang)
     qlang = question_lang(question, lang)
     classifier, llm = ctx.classifier(), ctx.llm()
     with ctx.db.session() as session:
-        check_rate(session, user, limit=ctx.settings.qa_rate_limit, now=ctx.now(), lang=qlang)
+        if rate_limited:
+            check_rate(session, user, limit=ctx.settings.qa_rate_limit, now=ctx.now(), lang=qlang)
         turns = conversation.history(session, conversation_id)
     resolved = conversation.resolve_offline(question, turns, classifier)
     search_text = (conversation.rewrite(llm, question, turns) if llm else None) or resolved.question
@@ -78,7 +83,8 @@ def _compose(
         answer = llm_answer(llm, query, support, classifier, history=conversation.history_blocks(turns))
         if answer is not None:
             return answer
-    answer = offline_answer(query, support, classifier, embedder=embedder)
+    said = [turn.answer for turn in turns]
+    answer = offline_answer(query, support, classifier, embedder=embedder, said=said)
     answer.method = "fallback" if llm else "offline"
     return answer
 
