@@ -66,7 +66,7 @@ def cluster_pending(ctx: Context) -> list[int]:
 def summarizer_for(ctx: Context) -> Summarizer:
     """The LLM summarizer when an endpoint is configured, else the offline one."""
     entities = ctx.classifier().entities_in
-    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder())
+    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder(), glossary=ctx.glossary())
     llm = ctx.llm()
     return LLMSummarizer(llm, entities=entities, fallback=offline) if llm is not None else offline
 

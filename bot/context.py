@@ -13,11 +13,13 @@ from bot.breaker import Breaker
 from bot.config import Settings
 from bot.embed import Embedder, make_embedder
 from bot.fetch import Fetcher
+from bot.glossary import STATE_KEY as GLOSSARY_KEY
+from bot.glossary import Glossary, default_glossary, parse_glossary
 from bot.llm import LLM, LLMCall
 from bot.metrics import Metrics
 from bot.threads import ThreadClassifier, ThreadDef
 from storage.db import Database
-from storage.models import LLMCallLog, Thread
+from storage.models import LLMCallLog, Setting, Thread
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,13 @@ class Context:
                 kind = "local"  # an embedding model needs an endpoint; without one, stay offline
             self._embedder = make_embedder(kind, embedding_model=s.embedding_model, embed_fn=embed_fn)
         return self._embedder
+
+    def glossary(self) -> Glossary:
+        """The shipped glossary with the entries admins added (`newsbrief glossary add`), read each time."""
+        with self.db.session() as session:
+            row = session.get(Setting, GLOSSARY_KEY)
+            added = parse_glossary(row.value, where="stored glossary") if row is not None else Glossary()
+        return default_glossary().merged(added)
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from the settings (use as an async context manager)."""

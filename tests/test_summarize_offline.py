@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.figures import number_keys
+from bot.glossary import default_glossary
 from bot.summarize import SourceArticle, StoryInput
 from bot.summarize.offline import OfflineSummarizer
 from bot.text.normalize import normalize
@@ -41,7 +42,7 @@ ENGLISH = SourceArticle(
 
 @pytest.fixture
 def summarizer() -> OfflineSummarizer:
-    return OfflineSummarizer(entities=CLASSIFIER.entities_in)
+    return OfflineSummarizer(entities=CLASSIFIER.entities_in, glossary=default_glossary())
 
 
 def lavrov_story(*extra: SourceArticle) -> StoryInput:
@@ -100,9 +101,10 @@ def test_the_english_card_for_arabic_sources_gives_who_and_figures_in_english(
     assert "Arabic sources" in card.note and "LLM" in card.note
     lines = {b.text.split(":")[0]: b.text for b in card.bullets}
     assert "Bandar Alkhorayef" in lines["Who"]
-    assert "$3.28 billion" in lines["Figures"]
+    assert "non-oil trade of $3.28 billion in 2024" in lines["What"]
     assert all(b.cites == (1,) for b in card.bullets)
-    assert not ARABIC_LETTER.search(" ".join(b.text for b in card.bullets) + card.headline)
+    facts = [b.text for b in card.bullets if not b.text.startswith("Based on:")]
+    assert not ARABIC_LETTER.search(" ".join(facts) + card.headline)
 
 
 def test_the_card_of_the_lavrov_story_names_its_people_in_english(summarizer: OfflineSummarizer) -> None:
@@ -120,11 +122,11 @@ def test_the_card_renders_counted_figures_with_their_unit() -> None:
         "استقبلت 20 ألف زائر روسي هذا العام.",
         "ar",
     )
-    card = OfflineSummarizer(entities=CLASSIFIER.entities_in).summarize(
+    card = OfflineSummarizer(entities=CLASSIFIER.entities_in, glossary=default_glossary()).summarize(
         StoryInput(1, THREADS["russia-dprk"], [article])
     )["en"]
-    figures = next(b for b in card.bullets if b.text.startswith("Figures:"))
-    assert "20,000 visitors" in figures.text and "soldiers" in figures.text
+    figures = next(b for b in card.bullets if b.text.startswith("What:"))
+    assert "20,000 visitors" in figures.text and "25,000–30,000 North Korean troops" in figures.text
 
 
 def test_an_english_only_story_gets_an_arabic_card(summarizer: OfflineSummarizer) -> None:
@@ -170,3 +172,45 @@ def test_bullets_say_when_with_absolute_dates(summarizer: OfflineSummarizer) -> 
     joined = " ".join(b.text for b in bullets)
     assert "اليوم السبت" not in joined and "أمس" not in joined
     assert "12 يوليو 2025" in joined
+
+
+def lavrov_card(summarizer: OfflineSummarizer) -> dict[str, str]:
+    story = StoryInput(
+        1,
+        THREADS["russia-dprk"],
+        [dated_seed("000", 1), dated_seed("001", 2), dated_seed("003", 4, 10), dated_seed("004", 5)],
+    )
+    card = summarizer.summarize(story)["en"]
+    return {b.text.split(":")[0]: b.text for b in card.bullets}
+
+
+def test_the_card_names_the_events_place_not_the_capital_named_most(summarizer: OfflineSummarizer) -> None:
+    lines = lavrov_card(summarizer)
+    assert lines["Where"] == "Where: Wonsan, North Korea"
+
+
+def test_the_card_says_when_with_an_absolute_date(summarizer: OfflineSummarizer) -> None:
+    assert lavrov_card(summarizer)["When"] == "When: 12 July 2025"
+
+
+def test_the_card_gives_each_figure_its_unit_and_noun(summarizer: OfflineSummarizer) -> None:
+    what = lavrov_card(summarizer)["What"]
+    assert "25,000–30,000 additional North Korean troops" in what
+    assert "25,000 soldiers" not in what and "30,000 soldiers" not in what
+
+
+def test_a_figure_whose_noun_is_unknown_is_left_out() -> None:
+    article = SourceArticle(
+        1, "السعودية وروسيا", "قالت السعودية وروسيا إن القيمة بلغت 7 مليارات دولار.", "ar"
+    )
+    card = OfflineSummarizer(entities=CLASSIFIER.entities_in, glossary=default_glossary()).summarize(
+        StoryInput(1, THREADS["saudi-russia"], [article])
+    )["en"]
+    assert "$7 billion" not in " ".join(b.text for b in card.bullets)
+
+
+def test_the_card_quotes_the_sentences_it_rests_on(summarizer: OfflineSummarizer) -> None:
+    story = StoryInput(3, THREADS["saudi-russia"], [seed("000", 1)])
+    basis = [b for b in summarizer.summarize(story)["en"].bullets if b.text.startswith("Based on:")]
+    assert any("3.28 مليار دولار في 2024" in b.text for b in basis)
+    assert all(b.cites == (1,) for b in basis)

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.embed import Embedder
 from bot.figures import number_keys
+from bot.glossary import Glossary
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
 from bot.summarize.bullets import (
     TERM_REDUNDANCY,
@@ -83,8 +84,10 @@ class OfflineSummarizer:
         entities: EntityCounter | None = None,
         max_bullets: int = MAX_BULLETS,
         embedder: Embedder | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         self._entities = entities or (lambda text: {})
+        self._glossary = glossary
         # With an embedder, two sentences that mean the same in other words are seen to repeat.
         self._embedder = embedder if embedder is not None and embedder.dim else None
         self.max_bullets = max_bullets
@@ -97,7 +100,7 @@ class OfflineSummarizer:
         """One language's summary of `story`."""
         own = [a for a in story.articles if a.lang == lang]
         if not own:
-            return key_facts(story, lang=lang, entities=self._entities)
+            return key_facts(story, lang=lang, entities=self._entities, glossary=self._glossary)
         parsed = [self._parse(story, a) for a in own]
         weights = _term_weights(parsed)
         headline = self._headline(story, parsed, weights)
