@@ -66,9 +66,12 @@ def cluster_pending(ctx: Context) -> list[int]:
 def summarizer_for(ctx: Context) -> Summarizer:
     """The LLM summarizer when an endpoint is configured, else the offline one."""
     entities = ctx.classifier().entities_in
-    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder(), glossary=ctx.glossary())
+    glossary = ctx.glossary()
+    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder(), glossary=glossary)
     llm = ctx.llm()
-    return LLMSummarizer(llm, entities=entities, fallback=offline) if llm is not None else offline
+    if llm is None:
+        return offline
+    return LLMSummarizer(llm, entities=entities, fallback=offline, glossary=glossary)
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:

@@ -302,7 +302,7 @@ def add_glossary(session: Session, glossary: Glossary, *, actor: str) -> int:
         session.add(row)
     row.value = merged.to_dict()
     session.flush()
-    counts = {kind: len(glossary.of(kind)) for kind in KINDS if glossary.of(kind)}
+    counts: dict[str, Any] = {kind: len(glossary.of(kind)) for kind in KINDS if glossary.of(kind)}
     queries.audit(session, actor=actor, action="glossary.add", target="glossary", details=counts)
     return len(glossary.terms)
 

@@ -183,13 +183,6 @@ def redundancy(
     return lexical
 
 
-def repeats(
-    terms_a: Collection[str],
-    terms_b: Collection[str],
-    entities_a: Collection[str],
-    entities_b: Collection[str],
-    figures_a: Collection[str] = (),
-    figures_b: Collection[str] = (),
-) -> bool:
-    """Whether two sentences repeat each other (see `redundancy`)."""
-    return redundancy(terms_a, terms_b, entities_a, entities_b, figures_a, figures_b) >= TERM_REDUNDANCY
+def repeats(*pair: Collection[str]) -> bool:
+    """Whether two sentences repeat each other; the arguments are those of `redundancy`."""
+    return redundancy(*pair) >= TERM_REDUNDANCY

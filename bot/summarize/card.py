@@ -69,7 +69,7 @@ def sentences_of(articles: Sequence[SourceArticle]) -> list[Sentence]:
 
 def where(sentences: Sequence[Sentence], glossary: Glossary) -> Fact | None:
     """The event's place: the glossary place most often named after a word of place."""
-    scores: Counter[Term] = Counter()
+    scores: dict[Term, float] = {}
     basis: dict[Term, list[Sentence]] = {}
     for sentence in sentences:
         if _looks_ahead(sentence):
@@ -82,12 +82,12 @@ def where(sentences: Sequence[Sentence], glossary: Glossary) -> Fact | None:
             weight = (2.0 if located else 0.25) * (CAPITAL_WEIGHT if term.capital else 1.0)
             if not term.country and not term.capital:  # a country: the venue only if nothing finer is
                 weight *= 0.1
-            scores[term] += weight
+            scores[term] = scores.get(term, 0.0) + weight
             if located:
                 basis.setdefault(term, []).append(sentence)
     if not scores:
         return None
-    best, _ = scores.most_common(1)[0]
+    best = max(scores, key=lambda t: scores[t])
     shown = f"{best.en}, {best.country}" if best.country else best.en
     return Fact(shown, tuple(basis.get(best, [])[:1]))
 
