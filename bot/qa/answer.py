@@ -57,6 +57,7 @@ _PAST = re.compile(
     re.IGNORECASE,
 )
 PAST_BONUS = 1.0
+FIGURE_MATCH = 1.5
 _DURATION = re.compile(
     r"\b(hours?|days?|weeks?|months?|years?|minutes?)\b|ساعة|ساعات|ساعتين|دقيقة|دقائق|يوما|يومًا|أيام|ايام|"
     r"أسبوع|أسابيع|شهر|أشهر|شهرا|سنة|سنوات|عاما|أعوام",
@@ -265,6 +266,9 @@ def _sentence_score(
     if wanted:
         have = set(index_tokens(terms(sentence, lang)))
         score += 2.0 * len(wanted & have) / len(wanted)
+    if query.figures:  # "in September 2023", "the 1961 treaty": the sentence about that time or figure
+        have = {k for f in figures(sentence) for k in f.implied_keys()}
+        score += FIGURE_MATCH * len(query.figures & have) / len(query.figures)
     if _holds_answer(query, sentence, named - asked, classifier):
         score += 1.5
         counted = _counted_noun(query)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import prompts
+from bot.figures import figures, number_keys
 from bot.llm import LLM, LLMError
 from bot.qa.query import entity_library
 from bot.threads import Entity, ThreadClassifier
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 HISTORY_TURNS = 3
 REWRITE_PURPOSE = "rewrite-question"
 _PRONOUN = re.compile(r"\b(he|she|him|his|her)\b|(?:^|\s)(هو|هي)(?:\s|$)", re.IGNORECASE)
+_EARLIER = re.compile(
+    r"\b(before|previous(ly)?|earlier|last|first)\b|قبل|سابق|السابقة|أول|اول", re.IGNORECASE
+)
+# "he … him", "they": more than the subject is meant, so every earlier entity is carried.
+_MORE_PEOPLE = re.compile(r"\b(him|her|them|they|their)\b.*|\bhe\b.*\bhim\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +77,42 @@ def _turn(row: QALog) -> Turn:
 
 
 def resolve_offline(question: str, turns: Sequence[Turn], classifier: ThreadClassifier) -> Resolved:
-    """Carry the previous turn's entities into a follow-up that names none; "he" becomes its subject."""
-    if not turns or classifier.entities_in(question):
+    """Make a follow-up stand alone against the previous turn.
+
+    A follow-up that names no thread entity inherits the previous turn's entities; "he" («هو») becomes
+    its subject. One that gives no date or figure inherits the previous
+    question's ("How did the two travel there?" after "...in Beijing in September 2025?").
+    """
+    if not turns:
         return Resolved(question, [])
     previous = next((turn for turn in reversed(turns) if turn.entities), None)
-    if previous is None:
-        return Resolved(question, [])
+    named = classifier.entities_in(question)
+    if previous is None or named:
+        return Resolved(question, [])  # a follow-up that names its own actors stands on its own
     library = entity_library(classifier)
+    arabic = _is_arabic(question)
     names = [_name(library.get(e), question) for e in previous.entities]
+    carried = [e for e in previous.entities if e not in named]
+    text = question
     match = _PRONOUN.search(question)
-    if match and names[0]:
+    if match and names[0] and not named:
         pronoun = match.group(1) or match.group(2)
         start = match.start(1) if match.group(1) else match.start(2)
         text = question[:start] + names[0] + question[start + len(pronoun) :]
-        return Resolved(text, previous.entities[:1])
-    shown = "، ".join(n for n in names if n) if _is_arabic(question) else ", ".join(n for n in names if n)
-    return Resolved(f"{question} ({shown})" if shown else question, list(previous.entities))
+        if not _MORE_PEOPLE.search(question):
+            return Resolved(_with_context(text, previous, arabic), previous.entities[:1])
+    shown = [n for e, n in zip(previous.entities, names, strict=True) if n and e in carried]
+    joined = ("، " if arabic else ", ").join(shown)
+    text = f"{text} ({joined})" if joined and text == question else text
+    return Resolved(_with_context(text, previous, arabic), carried)
+
+
+def _with_context(text: str, previous: Turn, arabic: bool) -> str:
+    """The previous question's dates and figures, when the follow-up gives none."""
+    if number_keys(text) or _EARLIER.search(text):
+        return text  # "before that": the earlier turn's dates are what the answer must not be
+    raw = [f.raw for f in figures(previous.resolved) if f.kind in ("date", "year")]
+    return f"{text} ({' '.join(dict.fromkeys(raw))})" if raw else text
 
 
 def _is_arabic(text: str) -> bool:
