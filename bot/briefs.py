@@ -236,7 +236,11 @@ def render_markdown(payload: Mapping[str, Any]) -> str:
 def _markdown_sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
     lines = [f"**{escape_markdown(sources_heading(story, words))}**", ""]
     for c in story_citations(story):
-        shown = " — ".join(escape_markdown(p) for p in citations.fields(c, lang))
+        # Angle brackets as entities: a title's "<a href=…>" must not even look like markup.
+        shown = " — ".join(
+            escape_markdown(p).replace("\\<", "&lt;").replace("\\>", "&gt;")
+            for p in citations.fields(c, lang)
+        )
         link = f" [link]({_markdown_url(c.link)})" if c.link else ""
         lines.append(f"- \\[{c.n}\\] {shown}{link}")
     return "\n".join(lines).rstrip()
