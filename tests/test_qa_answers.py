@@ -302,3 +302,9 @@ def test_an_answer_cites_each_article_once(ctx: Context) -> None:
 def test_quoted_relative_dates_are_made_absolute(ctx: Context) -> None:
     answer = answer_question(ctx, "When did Kim pledge to deepen ties with Russia during Shoigu's visit?")
     assert "اليوم السبت" not in answer.text
+
+
+def test_an_english_question_reaches_arabic_text_through_the_glossary(ctx: Context) -> None:
+    # "non-oil trade" is no thread entity: the glossary gives its Arabic form «التجارة غير النفطية».
+    answer = answer_question(ctx, "How much was Saudi Arabia's non-oil trade with Russia in 2024?")
+    assert answer.covered and "3.28 مليار دولار" in answer.text

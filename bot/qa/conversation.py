@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import prompts
-from bot.figures import figures, number_keys
 from bot.llm import LLM, LLMError
 from bot.qa.query import entity_library
 from bot.threads import Entity, ThreadClassifier
@@ -27,9 +26,6 @@ log = logging.getLogger(__name__)
 HISTORY_TURNS = 3
 REWRITE_PURPOSE = "rewrite-question"
 _PRONOUN = re.compile(r"\b(he|she|him|his|her)\b|(?:^|\s)(هو|هي)(?:\s|$)", re.IGNORECASE)
-_EARLIER = re.compile(
-    r"\b(before|previous(ly)?|earlier|last|first)\b|قبل|سابق|السابقة|أول|اول", re.IGNORECASE
-)
 # "he … him", "they": more than the subject is meant, so every earlier entity is carried.
 _MORE_PEOPLE = re.compile(r"\b(him|her|them|they|their)\b.*|\bhe\b.*\bhim\b", re.IGNORECASE)
 
@@ -80,8 +76,7 @@ def resolve_offline(question: str, turns: Sequence[Turn], classifier: ThreadClas
     """Make a follow-up stand alone against the previous turn.
 
     A follow-up that names no thread entity inherits the previous turn's entities; "he" («هو») becomes
-    its subject. One that gives no date or figure inherits the previous
-    question's ("How did the two travel there?" after "...in Beijing in September 2025?").
+    its subject, and with "him" or "them" as well every earlier entity is carried.
     """
     if not turns:
         return Resolved(question, [])
@@ -95,24 +90,16 @@ def resolve_offline(question: str, turns: Sequence[Turn], classifier: ThreadClas
     carried = [e for e in previous.entities if e not in named]
     text = question
     match = _PRONOUN.search(question)
-    if match and names[0] and not named:
+    if match and names[0]:
         pronoun = match.group(1) or match.group(2)
         start = match.start(1) if match.group(1) else match.start(2)
         text = question[:start] + names[0] + question[start + len(pronoun) :]
         if not _MORE_PEOPLE.search(question):
-            return Resolved(_with_context(text, previous, arabic), previous.entities[:1])
+            return Resolved(text, previous.entities[:1])
     shown = [n for e, n in zip(previous.entities, names, strict=True) if n and e in carried]
     joined = ("، " if arabic else ", ").join(shown)
     text = f"{text} ({joined})" if joined and text == question else text
-    return Resolved(_with_context(text, previous, arabic), carried)
-
-
-def _with_context(text: str, previous: Turn, arabic: bool) -> str:
-    """The previous question's dates and figures, when the follow-up gives none."""
-    if number_keys(text) or _EARLIER.search(text):
-        return text  # "before that": the earlier turn's dates are what the answer must not be
-    raw = [f.raw for f in figures(previous.resolved) if f.kind in ("date", "year")]
-    return f"{text} ({' '.join(dict.fromkeys(raw))})" if raw else text
+    return Resolved(text, carried)
 
 
 def _is_arabic(text: str) -> bool:

@@ -51,7 +51,7 @@ def answer_question(
     resolved = conversation.resolve_offline(question, turns, classifier)
     search_text = (conversation.rewrite(llm, question, turns) if llm else None) or resolved.question
     carried = [] if search_text != resolved.question else resolved.carried
-    extra = _translation(llm, search_text, qlang) if llm else ""
+    extra = (_translation(llm, search_text, qlang) if llm else "") or _glossary_terms(ctx, search_text, qlang)
     query = analyse(
         search_text, classifier=classifier, lang=qlang, carried_entities=carried, extra_text=extra
     )
@@ -104,6 +104,14 @@ def _dense(ctx: Context) -> DenseIndex | None:
     if embedder.dim == 0:
         return None
     return dense_index(ctx.db.engine, embedder.name, embedder.dim)
+
+
+def _glossary_terms(ctx: Context, question: str, lang: str) -> str:
+    """The question's glossary terms in the other language ("non-oil trade" → «التجارة غير النفطية»)."""
+    found = ctx.glossary().find(question, ["place", "title", "unit", "noun"])
+    if lang == "ar":
+        return " ".join(dict.fromkeys(f.term.en for f in found))
+    return " ".join(dict.fromkeys(form for f in found for form in f.term.ar[:2]))
 
 
 def _translation(llm: LLM, question: str, lang: str) -> str:
