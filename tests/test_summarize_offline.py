@@ -214,3 +214,10 @@ def test_the_card_quotes_the_sentences_it_rests_on(summarizer: OfflineSummarizer
     basis = [b for b in summarizer.summarize(story)["en"].bullets if b.text.startswith("Based on:")]
     assert any("3.28 مليار دولار في 2024" in b.text for b in basis)
     assert all(b.cites == (1,) for b in basis)
+
+
+def test_the_card_of_one_thread_takes_no_place_of_another(summarizer: OfflineSummarizer) -> None:
+    # Seed 000's Saudi half sits next to Lavrov in Wonsan, and invites firms to a forum in Riyadh in 2026.
+    card = summarizer.summarize(StoryInput(3, THREADS["saudi-russia"], [dated_seed("000", 1)]))["en"]
+    where = next((b.text for b in card.bullets if b.text.startswith("Where:")), "")
+    assert "Wonsan" not in where and "Riyadh" not in where

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +35,10 @@ _RANGE = re.compile(r"^\s*(?:إلى|الى|و|-|–|—|to|and)\s*$")
 _FROM_TO = re.compile(r"^\s*(?:في|عام|in)\s*((?:19|20)\d\d)\s*(?:إلى|الى|to)\s*$")
 _YEAR_AFTER = re.compile(r"^\s*(?:في|عام|خلال|in)\s*(?:عام\s*)?((?:19|20)\d\d)\b")
 # Units whose nationality is the country that sends them ("North Korean troops"); not visitors.
+_FUTURE = re.compile(
+    r"\b(will|next|upcoming|invited)\b|سوف|المقبل|المقبلة|القادم|القادمة|للمشاركة في|دعا|يعتزم|تعتزم",
+    re.IGNORECASE,
+)
 _PEOPLE_UNITS = frozenset({"troops", "workers"})
 
 
@@ -67,8 +71,12 @@ def sentences_of(articles: Sequence[SourceArticle]) -> list[Sentence]:
     return out
 
 
-def where(sentences: Sequence[Sentence], glossary: Glossary) -> Fact | None:
-    """The event's place: the glossary place most often named after a word of place."""
+def where(sentences: Sequence[Sentence], glossary: Glossary, countries: Collection[str] = ()) -> Fact | None:
+    """The event's place: the glossary place most often named after a word of place.
+
+    With `countries` (the thread's, in English), only places in them count: a Saudi–Russia story
+    does not take place in Wonsan because its article also covers Lavrov's visit.
+    """
     scores: dict[Term, float] = {}
     basis: dict[Term, list[Sentence]] = {}
     for sentence in sentences:
@@ -77,22 +85,27 @@ def where(sentences: Sequence[Sentence], glossary: Glossary) -> Fact | None:
         folded = normalize(sentence.text)
         for found in glossary.find(sentence.text, ["place"]):
             term = found.term
-            before = folded[: found.start].split()[-2:]
+            if countries and (term.country or term.en) not in countries:
+                continue
+            before = folded[: found.start].split()[-1:]
             located = any(w in _LOCATIVE for w in before) or _clitic_locative(folded, found.start)
             weight = (2.0 if located else 0.25) * (CAPITAL_WEIGHT if term.capital else 1.0)
             if not term.country and not term.capital:  # a country: the venue only if nothing finer is
-                weight *= 0.1
+                weight = 0.1 if located else 0.0
             scores[term] = scores.get(term, 0.0) + weight
             if located:
                 basis.setdefault(term, []).append(sentence)
-    if not scores:
-        return None
+    if not any(scores.values()):
+        return None  # no place is named as the venue: better no "Where" than a guess
     best = max(scores, key=lambda t: scores[t])
     shown = f"{best.en}, {best.country}" if best.country else best.en
     return Fact(shown, tuple(basis.get(best, [])[:1]))
 
 
 def _looks_ahead(sentence: Sentence) -> bool:
+    """A sentence about what is to come: a later year than its article's, or words of the future."""
+    if _FUTURE.search(sentence.text):
+        return True
     years = [f.value for f in figures(sentence.text) if f.kind == "year"]
     return sentence.year is not None and any(int(str(y)) > sentence.year for y in years)
 

@@ -102,7 +102,8 @@ def _english_card(
         if p.strip() and not p.strip().endswith((".", "»", "”"))
     ]
     headline_keys: set[str] = set().union(*(number_keys(h) for h in heads)) if heads else set()
-    place = card.where(sentences, glossary)
+    countries = {e.name_en for g in story.thread.groups for e in g.entities}
+    place = card.where(sentences, glossary, countries)
     day = card.when(sentences, articles)
     facts = card.what(sentences, glossary, headline_keys)
     every = tuple(sorted(a.id for a in articles))
