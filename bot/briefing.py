@@ -52,9 +52,12 @@ class _Pending:
 def summarizer_for(ctx: Context) -> Summarizer:
     """The LLM summarizer when an endpoint is configured, else the offline one."""
     entities = ctx.classifier().entities_in
-    offline = OfflineSummarizer(entities=entities)
+    glossary = ctx.glossary()
+    offline = OfflineSummarizer(entities=entities, embedder=ctx.embedder(), glossary=glossary)
     llm = ctx.llm()
-    return LLMSummarizer(llm, entities=entities, fallback=offline) if llm is not None else offline
+    if llm is None:
+        return offline
+    return LLMSummarizer(llm, entities=entities, fallback=offline, glossary=glossary)
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:
@@ -171,7 +174,10 @@ def _load(session: Session, story: Story, thread: ThreadDef, summarizer: Summari
         first_report=story.first_report_at,
         last_report=story.last_report_at,
     )
-    members = [Member(a.id, briefs.outlet_of(a.outlet, a.url), a.url, a.title, a.lang) for a in articles]
+    members = [
+        Member(a.id, briefs.outlet_of(a.outlet, a.url), a.url, a.title, a.lang, a.published_at)
+        for a in articles
+    ]
     return _Pending(
         story.id,
         story_input,
@@ -185,7 +191,10 @@ def _load(session: Session, story: Story, thread: ThreadDef, summarizer: Summari
 
 
 def _source(article: Article) -> SourceArticle:
-    return SourceArticle(article.id, article.title, article.text, article.lang, article.when, article.outlet)
+    # The published date only: the day we fetched an article says nothing about when its news happened.
+    return SourceArticle(
+        article.id, article.title, article.text, article.lang, article.published_at, article.outlet
+    )
 
 
 def _entry(item: _Pending, lang: str) -> StoryEntry:

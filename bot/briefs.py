@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot import citations
 from bot.labels import corroboration_text, kind_marker
 from bot.summarize import Summary
 
@@ -63,6 +64,7 @@ class Member:
     url: str | None
     title: str
     lang: str
+    when: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,8 @@ def compose(
 
 
 def _story(entry: StoryEntry, as_of: datetime) -> dict[str, Any]:
-    markers = {m.article_id: n for n, m in enumerate(entry.members, start=1)}
+    sources = citations.number(entry.members, dates={m.article_id: m.when for m in entry.members})
+    markers = {c.article_id: c.n for c in sources}
     summary = entry.summary
     return {
         "story_id": entry.story_id,
@@ -151,17 +154,8 @@ def _story(entry: StoryEntry, as_of: datetime) -> dict[str, Any]:
             {"text": b.text, "cites": sorted({markers[c] for c in b.cites if c in markers}), "kind": b.kind}
             for b in summary.bullets
         ],
-        "sources": [
-            {
-                "n": markers[m.article_id],
-                "article_id": m.article_id,
-                "outlet": m.outlet,
-                "url": m.url,
-                "title": m.title,
-            }
-            for m in entry.members
-        ],
-        "outlet_count": len({m.outlet for m in entry.members}),
+        "sources": [c.to_dict() for c in sources],
+        "outlet_count": len({c.outlet for c in sources}),
         "first_report": entry.first_report.isoformat() if entry.first_report else None,
         "last_report": entry.last_report.isoformat() if entry.last_report else None,
         "importance": round(importance(entry, as_of), 3),
@@ -175,19 +169,14 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _outlet_groups(story: Mapping[str, Any]) -> list[tuple[str, list[int], list[str]]]:
-    """(outlet, its markers, its links) in order of first appearance."""
-    groups: dict[str, tuple[list[int], list[str]]] = {}
-    for source in story["sources"]:
-        markers, links = groups.setdefault(source["outlet"], ([], []))
-        markers.append(source["n"])
-        if _is_link(source.get("url")):
-            links.append(source["url"])
-    return [(outlet, markers, links) for outlet, (markers, links) in groups.items()]
+def story_citations(story: Mapping[str, Any]) -> list[citations.Citation]:
+    """A stored story's numbered sources."""
+    return [citations.Citation.from_dict(source) for source in story["sources"]]
 
 
-def _is_link(url: Any) -> bool:
-    return isinstance(url, str) and url.startswith(("http://", "https://"))
+def sources_heading(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
+    """ "Sources (2 independent outlet(s)):" in the brief's language."""
+    return f"{words['sources']} ({words['outlets'].format(n=story['outlet_count'])}):"
 
 
 def render_text(payload: Mapping[str, Any]) -> str:
@@ -206,18 +195,15 @@ def render_text(payload: Mapping[str, Any]) -> str:
             lines.append(f"  • {kind}{_one_line(bullet['text'])} {marks}".rstrip())
         if story["note"]:
             lines.append(f"  ({_one_line(story['note'])})")
-        lines.append(f"  {_text_sources(story, words)}")
+        lines.append(f"  {_text_sources(story, words, payload['lang'])}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _text_sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
-    parts = []
-    for outlet, markers, links in _outlet_groups(story):
-        marks = "".join(f"[{n}]" for n in markers)
-        parts.append(" ".join([_one_line(outlet), marks, *links]))
-    count = words["outlets"].format(n=story["outlet_count"])
-    return f"{words['sources']} ({count}): " + "; ".join(parts)
+def _text_sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+    lines = [sources_heading(story, words)]
+    lines += [f"    {citations.text_line(c, lang)}" for c in story_citations(story)]
+    return "\n  ".join(lines)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -252,15 +238,18 @@ def render_markdown(payload: Mapping[str, Any]) -> str:
             )
         if story["note"]:
             lines += ["", f"_{escape_markdown(story['note'])}_"]
-        lines += ["", _markdown_sources(story, words), ""]
+        lines += ["", _markdown_sources(story, words, payload["lang"]), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _markdown_sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
-    parts = []
-    for outlet, markers, links in _outlet_groups(story):
-        marks = "".join(f"\\[{n}\\]" for n in markers)
-        shown = " ".join(f"[link]({_markdown_url(url)})" for url in links)
-        parts.append(" ".join(p for p in (escape_markdown(outlet), marks, shown) if p))
-    count = escape_markdown(words["outlets"].format(n=story["outlet_count"]))
-    return f"**{words['sources']}** ({count}): " + "; ".join(parts)
+def _markdown_sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+    lines = [f"**{escape_markdown(sources_heading(story, words))}**", ""]
+    for c in story_citations(story):
+        # Angle brackets as entities: a title's "<a href=…>" must not even look like markup.
+        shown = " — ".join(
+            escape_markdown(p).replace("\\<", "&lt;").replace("\\>", "&gt;")
+            for p in citations.fields(c, lang)
+        )
+        link = f" [link]({_markdown_url(c.link)})" if c.link else ""
+        lines.append(f"- \\[{c.n}\\] {shown}{link}")
+    return "\n".join(lines).rstrip()

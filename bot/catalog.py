@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from bot.glossary import KINDS, Glossary, parse_glossary
+from bot.glossary import STATE_KEY as GLOSSARY_KEY
 from bot.sources.urls import canonical_url, is_http_url
 from bot.threads import ThreadDef, load_threads
 
@@ -302,6 +304,21 @@ def upsert_thread(session: Session, thread: ThreadDef, *, actor: str) -> Thread:
     session.flush()
     queries.audit(session, actor=actor, action=action, target=thread.id)
     return row
+
+
+def add_glossary(session: Session, glossary: Glossary, *, actor: str) -> int:
+    """Add glossary entries (replacing stored ones with the same kind and English form); how many."""
+    row = session.get(Setting, GLOSSARY_KEY)
+    stored = parse_glossary(row.value, where="stored glossary") if row is not None else Glossary()
+    merged = stored.merged(glossary)
+    if row is None:
+        row = Setting(key=GLOSSARY_KEY, value={})
+        session.add(row)
+    row.value = merged.to_dict()
+    session.flush()
+    counts: dict[str, Any] = {kind: len(glossary.of(kind)) for kind in KINDS if glossary.of(kind)}
+    queries.audit(session, actor=actor, action="glossary.add", target="glossary", details=counts)
+    return len(glossary.terms)
 
 
 def remove_thread(session: Session, thread_id: str, *, actor: str) -> None:

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from bot.config import Settings
+from bot.glossary import STATE_KEY as GLOSSARY_KEY
+from bot.glossary import Glossary, default_glossary, parse_glossary
 from bot.metrics import Metrics
 from storage.db import Database
-from storage.models import LLMCallLog, Thread
+from storage.models import LLMCallLog, Setting, Thread
 
 if TYPE_CHECKING:  # the clients load on first use, so a command that needs none of them starts fast
     from bot.embed import Embedder
@@ -144,6 +146,13 @@ class Context:
                 kind = "local"  # an embedding model needs an endpoint; without one, stay offline
             self._embedder = make_embedder(kind, embedding_model=s.embedding_model, embed_fn=embed_fn)
         return self._embedder
+
+    def glossary(self) -> Glossary:
+        """The shipped glossary with the entries admins added (`newsbrief glossary add`), read each time."""
+        with self.db.session() as session:
+            row = session.get(Setting, GLOSSARY_KEY)
+            added = parse_glossary(row.value, where="stored glossary") if row is not None else Glossary()
+        return default_glossary().merged(added)
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from the settings (use as an async context manager)."""

@@ -104,7 +104,9 @@ def add(
 def entry(
     story_id: int, outlets: list[str], *, last: datetime, figures: int = 0, text: str = "x"
 ) -> StoryEntry:
-    members = [Member(story_id * 10 + i, o, f"https://{o}/a{i}", "t", "en") for i, o in enumerate(outlets)]
+    members = [
+        Member(story_id * 10 + i, o, f"https://{o}/a{i}", "t", "en", last) for i, o in enumerate(outlets)
+    ]
     summary = Summary("en", f"Story {story_id}", (Bullet(text, (members[0].article_id,)),), "offline")
     return StoryEntry(story_id, summary, members, last, last, figures)
 
@@ -133,16 +135,26 @@ def test_more_outlets_rank_first_then_more_recent_then_more_figures() -> None:
     assert [s["story_id"] for s in payload["stories"]] == [2, 3, 4, 1]
 
 
-def test_bullets_carry_markers_and_the_sources_line_counts_independent_outlets() -> None:
+def test_each_citation_number_names_its_outlet_title_date_and_link() -> None:
     payload = brief([entry(1, ["reuters.com", "tass.ru", "reuters.com"], last=T0)])
     story = payload["stories"][0]
     assert story["bullets"][0]["cites"] == [1]
     assert story["outlet_count"] == 2
     text = render_text(payload)
     assert "Story 1" in text and "x [1]" in text
-    assert (
-        "(2 independent outlet(s)): reuters.com [1][3] https://reuters.com/a0 https://reuters.com/a2" in text
-    )
+    assert "Sources (2 independent outlet(s)):" in text
+    assert "[1] reuters.com — t — 2025-07-12 https://reuters.com/a0" in text
+    assert "[2] tass.ru — t — 2025-07-12 https://tass.ru/a1" in text
+    assert "[3] reuters.com — t — 2025-07-12 https://reuters.com/a2" in text
+
+
+def test_an_article_is_cited_once_and_an_unknown_date_says_so() -> None:
+    member = Member(7, "Yonhap", None, "Lavrov in Wonsan", "en", None)
+    summary = Summary("en", "S", (Bullet("x", (7,)),), "offline")
+    payload = brief([StoryEntry(1, summary, [member, member], T0, T0)])
+    sources = payload["stories"][0]["sources"]
+    assert [s["n"] for s in sources] == [1]
+    assert "[1] Yonhap — Lavrov in Wonsan — date unknown" in render_text(payload)
 
 
 def test_nothing_new_says_so_in_one_line() -> None:

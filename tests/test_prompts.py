@@ -23,6 +23,7 @@ VARIABLES: dict[str, dict[str, str]] = {
     },
     "summarize_story_bilingual": {
         "thread": "Saudi–Russia / السعودية–روسيا",
+        "names": "وونسان = Wonsan",
         "articles": blocks("article", [(7, ARTICLE)]),
     },
     "repair": {

@@ -276,3 +276,35 @@ def test_empty_or_overlong_questions_raise_a_clear_error(ctx: Context, question:
 def test_unknown_answer_language_is_refused(ctx: Context) -> None:
     with pytest.raises(QAError, match="use ar or en"):
         answer_question(ctx, "Where did Lavrov meet Kim Jong Un?", lang="fr")
+
+
+def test_a_previously_question_finds_the_earlier_meeting_the_source_holds(ctx: Context) -> None:
+    # Seed 002: «وكان قد التقى كيم في يوليو (تموز) 2023»; "Kim" alone is part of an entity's name.
+    answer = answer_question(ctx, "When did Shoigu previously meet Kim?", conversation_id="p1")
+    assert answer.covered
+    assert "يوليو (تموز) 2023" in first_quote(answer.text)
+
+
+def test_a_follow_up_asking_for_an_earlier_time_does_not_repeat_the_first_answer(ctx: Context) -> None:
+    first = answer_question(ctx, "When did Shoigu previously meet Kim?", conversation_id="p2")
+    follow = answer_question(ctx, "When did he last meet him before that?", conversation_id="p2")
+    assert first_quote(first.text) not in follow.text
+
+
+def test_an_answer_cites_each_article_once(ctx: Context) -> None:
+    for question in ("When did Shoigu previously meet Kim?", "Where did Lavrov meet Kim Jong Un?"):
+        answer = answer_question(ctx, question)
+        articles = [c.article_id for c in answer.citations]
+        assert len(articles) == len(set(articles))
+        assert [c.n for c in answer.citations] == list(range(1, len(articles) + 1))
+
+
+def test_quoted_relative_dates_are_made_absolute(ctx: Context) -> None:
+    answer = answer_question(ctx, "When did Kim pledge to deepen ties with Russia during Shoigu's visit?")
+    assert "اليوم السبت" not in answer.text
+
+
+def test_an_english_question_reaches_arabic_text_through_the_glossary(ctx: Context) -> None:
+    # "non-oil trade" is no thread entity: the glossary gives its Arabic form «التجارة غير النفطية».
+    answer = answer_question(ctx, "How much was Saudi Arabia's non-oil trade with Russia in 2024?")
+    assert answer.covered and "3.28 مليار دولار" in answer.text

@@ -57,3 +57,14 @@ async def test_ingestion_indexes_new_articles_for_questions(tmp_path: Path) -> N
     with ctx.db.session() as session:
         assert (session.scalar(select(func.count(Passage.id))) or 0) > 20
     ctx.db.dispose()
+
+
+def test_the_local_cli_is_not_held_to_the_chat_users_rate_limit(
+    run: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_RATE_LIMIT", "2")
+    run("ingest")
+    for _ in range(4):
+        result = run("ask", "Where did Lavrov meet Kim Jong Un?")
+        assert result.exit_code == 0, result.output
+        assert "limit" not in result.output

@@ -20,7 +20,7 @@ from tests.servers.telegram_stub import TelegramStub
 EN = "Where did Lavrov meet Kim Jong Un?"
 AR = "أين التقى لافروف كيم جونغ أون؟"
 LIMIT_EN = "You have reached the limit of 2 questions per minute"
-LIMIT_AR = "وصلت إلى الحد المسموح (2 أسئلة في الدقيقة)"
+LIMIT_AR = "وصلت إلى الحد المسموح (سؤالين في الدقيقة)"
 
 
 def _asked(db: Database, user: str) -> int:

@@ -197,3 +197,17 @@ def test_an_injection_inside_an_article_stays_data_and_changes_nothing(
     text = " ".join(b.text for s in result.values() for b in s.bullets)
     assert "50 billion" not in text and "IGNORE" not in text
     assert_grounded(result, [ARABIC, poisoned])
+
+
+def test_the_prompt_gives_the_glossarys_english_names_for_the_storys_terms(openai_stub: OpenAIStub) -> None:
+    from bot.glossary import default_glossary
+
+    llm = LLM(
+        base_url=openai_stub.base_url + "/v1", api_key="sk-test", model="stub-model", timeout=5, max_retries=1
+    )
+    summarizer = LLMSummarizer(llm, entities=CLASSIFIER.entities_in, glossary=default_glossary())
+    openai_stub.push(json.dumps(GOOD, ensure_ascii=False))
+    summarizer.summarize(story())
+    llm.close()
+    sent = json.dumps(openai_stub.chat_requests()[0], ensure_ascii=False)
+    assert "وونسان = Wonsan" in sent and "لافروف" in sent

@@ -31,6 +31,7 @@ def ask_command(
             conversation_id=conversation or None,
             user=common.actor(),
             thread=thread or None,
+            rate_limited=False,  # QA_RATE_LIMIT is for chat users, not for whoever runs the CLI
         )
     if as_json:
         common.emit_json(answer.to_dict())

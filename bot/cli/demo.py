@@ -23,7 +23,9 @@ def run_demo(ctx: Context) -> None:
         typer.echo(describe_report(report))
     classifier = ctx.classifier()
     # The demo is offline by promise, even when an endpoint is configured.
-    offline = OfflineSummarizer(entities=classifier.entities_in)
+    offline = OfflineSummarizer(
+        entities=classifier.entities_in, embedder=ctx.embedder(), glossary=ctx.glossary()
+    )
     for thread in classifier.threads:
         for lang in DEMO_LANGS:
             built = build_brief(ctx, thread_id=thread.id, lang=lang, summarizer=offline)

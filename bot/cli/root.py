@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli import articles, common, outlets, sources, stories, threads
+from bot.cli import articles, common, glossary, outlets, sources, stories, threads
 from bot.cli.ask import ask_command
 from bot.cli.brief import brief_command
 from bot.cli.common import emit_json
@@ -29,6 +29,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(sources.app, name="sources")
 app.add_typer(articles.app, name="articles")
 app.add_typer(threads.app, name="threads")
+app.add_typer(glossary.app, name="glossary")
 app.add_typer(stories.app, name="stories")
 app.add_typer(outlets.app, name="outlets")
 app.command("brief")(brief_command)

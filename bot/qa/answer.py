@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import prompts
+from bot.citations import number
 from bot.embed import Embedder
-from bot.figures import figures, number_keys
+from bot.figures import PartialDate, figures, number_keys
 from bot.llm import LLM, LLMError, LLMOutputError
 from bot.qa.model import LANG_NAMES, Answer, Citation, Method
 from bot.qa.query import Query
 from bot.qa.retrieve import Hit
+from bot.summarize.bullets import absolute_dates, strip_dateline
 from bot.text.normalize import normalize, tokens
 from bot.text.sentences import split_sentences
 from bot.text.stem import terms
@@ -38,6 +41,31 @@ MEANING_WEIGHT = 10.0
 # Only sentences scoring this share of the best are close enough for meaning to reorder them.
 CLOSE_SHARE = 0.75
 _PLACE_CUES = frozenset(normalize("في بمدينة مدينة بمنتجع منتجع in at city resort").split())
+HEADING_PENALTY = 1.0
+HEADING_WORDS = 15
+_TERMINAL = (".", "!", "?", "؟", "…", "»", '"', "”")
+_CREDIT = re.compile(r"\([^()]{1,15}\)\s*$")
+# A question about an earlier event, and the words with which a report tells of one.
+_EARLIER = re.compile(
+    normalize(
+        r"\b(previous(ly)?|before|earlier|last (time|met|visit)|first time|prior)\b|سابق|قبل|سبق|اخر|اول"
+    )
+)
+_PAST = re.compile(
+    r"\b(previously|earlier|had (met|visited|been)|last (met|visited)|first time|prior to)\b"
+    r"|كان قد|كانت قد|سبق|سابق|قبل ذلك|في وقت سابق|آخر زيارة|اخر زيارة|أول زيارة|اول زيارة|للمرة الأولى",
+    re.IGNORECASE,
+)
+PAST_BONUS = 1.0
+FIGURE_MATCH = 1.5
+_DURATION = re.compile(
+    r"\b(hours?|days?|weeks?|months?|years?|minutes?)\b|ساعة|ساعات|ساعتين|دقيقة|دقائق|يوما|يومًا|أيام|ايام|"
+    r"أسبوع|أسابيع|شهر|أشهر|شهرا|سنة|سنوات|عاما|أعوام",
+    re.IGNORECASE,
+)
+# The share of the entity score a sentence gets for going on about the previous sentence's subject.
+CONTINUED_SHARE = 0.5
+REPEAT_PENALTY = 2.0
 
 REFUSAL = {
     "en": "The sources I follow don't cover this, so I won't guess.",
@@ -94,7 +122,12 @@ def refusal(query: Query, hits: Sequence[Hit], *, method: Method = "refusal") ->
 
 
 def offline_answer(
-    query: Query, hits: Sequence[Hit], classifier: ThreadClassifier, *, embedder: Embedder | None = None
+    query: Query,
+    hits: Sequence[Hit],
+    classifier: ThreadClassifier,
+    *,
+    embedder: Embedder | None = None,
+    said: Sequence[str] = (),
 ) -> Answer:
     """The best-matching sentences of the top passages, quoted with citations; the answer-holder first.
 
@@ -102,7 +135,7 @@ def offline_answer(
     the leading sentences of a what/why question are re-scored by their embedding's similarity to the
     question's (who/where/when/how-many questions keep the answer-holding sentence first instead).
     """
-    ranked = _rank_sentences(query, hits, classifier)
+    ranked = _rank_sentences(query, hits, classifier, said)
     if (
         embedder is not None
         and embedder.dim
@@ -120,8 +153,8 @@ def offline_answer(
         if not any(_same_sentence(candidate.sentence, c.sentence) for c in chosen):
             chosen.append(candidate)
     citations = _citations([c.hit for c in chosen])
-    number = {c.passage_id: c.n for c in citations}
-    quotes = [f"«{c.sentence}» [{number[c.hit.passage_id]}]" for c in chosen]
+    marker = {c.article_id: c.n for c in citations}
+    quotes = [f"«{c.sentence}» [{marker[c.hit.article_id]}]" for c in chosen]
     other = sorted({c.hit.lang for c in chosen if c.hit.lang != query.lang})
     lines = [_quoting_note(query.lang, other)] if other else []
     return Answer(
@@ -161,14 +194,63 @@ def _quoting_note(lang: str, quoted: list[str]) -> str:
     return f"From {names} sources (quoted in the original, not translated):"
 
 
-def _rank_sentences(query: Query, hits: Sequence[Hit], classifier: ThreadClassifier) -> list[_Candidate]:
+def _rank_sentences(
+    query: Query, hits: Sequence[Hit], classifier: ThreadClassifier, said: Sequence[str] = ()
+) -> list[_Candidate]:
+    """Every sentence of the hits, best first; `said` holds earlier answers of the conversation.
+
+    Sentences are scored as they will be quoted: dateline cut, relative dates made absolute (so
+    «اليوم السبت» holds the date a "when" question asks for).
+    """
     wanted = set(index_tokens(query.key_terms + query.extra_terms + query.alias_terms))
+    earlier = _asks_earlier(query.text)
     candidates = []
     for rank, hit in enumerate(hits):
-        for sentence in _sentences(hit.text):
+        before: set[str] = set()
+        for raw in _sentences(hit.text):
+            sentence = absolute_dates(strip_dateline(raw), hit.lang, hit.published)
             score = _sentence_score(query, sentence, hit.lang, wanted, classifier) + 1.0 / (rank + 2)
+            named = set(classifier.entities_in(sentence))
+            if query.entities and not named & set(query.entities) and before & set(query.entities):
+                score += (
+                    CONTINUED_SHARE * 3.0
+                )  # «وكان قد التقى كيم…» goes on about the last sentence's subject
+            before = named or before
+            if earlier and query.kind == "when" and _only_current_dates(sentence, hit):
+                score -= 1.5  # the event being reported, not the earlier one asked about
+            if _is_heading(raw, hit):
+                score -= HEADING_PENALTY  # a title or caption names the topic but answers nothing
+            if earlier and _PAST.search(sentence):
+                score += PAST_BONUS
+            if earlier and any(raw in previous or sentence in previous for previous in said):
+                score -= REPEAT_PENALTY  # "before that": what was already said is not the answer
             candidates.append(_Candidate(sentence, hit, rank, score))
     return sorted(candidates, key=lambda c: (-c.score, c.rank))
+
+
+def _only_current_dates(sentence: str, hit: Hit) -> bool:
+    """Whether every date in the sentence is the article's own day (or later)."""
+    if hit.published is None:
+        return False
+    days = [
+        (f.value.year, f.value.month)
+        for f in figures(sentence)
+        if isinstance(f.value, PartialDate) and f.value.year is not None
+    ]
+    own = (hit.published.year, hit.published.month)
+    return bool(days) and all(day >= own for day in days)
+
+
+def _asks_earlier(question: str) -> bool:
+    """ "previously", "before that", "last time", «سابقا», «قبل»: the question wants an earlier event."""
+    return bool(_EARLIER.search(normalize(question)))
+
+
+def _is_heading(sentence: str, hit: Hit) -> bool:
+    text = sentence.strip()
+    if text == hit.title.strip() or _CREDIT.search(text):
+        return True
+    return len(text.split()) < HEADING_WORDS and not text.endswith(_TERMINAL)
 
 
 def _sentences(text: str) -> list[str]:
@@ -184,15 +266,37 @@ def _sentence_score(
     if wanted:
         have = set(index_tokens(terms(sentence, lang)))
         score += 2.0 * len(wanted & have) / len(wanted)
+    if query.figures:  # "in September 2023", "the 1961 treaty": the sentence about that time or figure
+        have = {k for f in figures(sentence) for k in f.implied_keys()}
+        score += FIGURE_MATCH * len(query.figures & have) / len(query.figures)
     if _holds_answer(query, sentence, named - asked, classifier):
         score += 1.5
+        counted = _counted_noun(query)
+        if counted and counted & set(index_tokens(terms(sentence, lang))):
+            score += 1.0  # "how many soldiers": a figure of soldiers, not of any thing
     if len(sentence) < _SHORT_SENTENCE:
         score -= 1.0  # a heading or a caption repeats the topic but answers nothing
     return score
 
 
+_HOW_MANY_NOUN = re.compile(r"\bhow many (?:\w+ ){0,2}?(\w+)|(?:^|\s)و?كم (\w+)")
+
+
+def _counted_noun(query: Query) -> set[str]:
+    """The stemmed noun a how-many question counts ("how many North Korean soldiers" -> soldier)."""
+    if query.kind != "how_many":
+        return set()
+    match = _HOW_MANY_NOUN.search(query.text.casefold())
+    if not match:
+        return set()
+    word = match.group(1) or match.group(2)
+    return set(index_tokens(terms(word, query.lang)))
+
+
 def _holds_answer(query: Query, sentence: str, new_entities: set[str], classifier: ThreadClassifier) -> bool:
     """Whether the sentence has what a who/where/when/how-many question asks for."""
+    if query.kind == "how_long":
+        return bool(_DURATION.search(sentence))
     if query.kind == "how_many":
         found = [
             f for f in figures(sentence) if f.kind not in ("year", "date") and f.key not in query.figures
@@ -237,20 +341,10 @@ def _same_sentence(a: str, b: str) -> bool:
 
 
 def _citations(hits: Sequence[Hit]) -> list[Citation]:
-    seen: dict[int, Citation] = {}
-    for hit in hits:
-        if hit.passage_id not in seen:
-            seen[hit.passage_id] = Citation(
-                n=len(seen) + 1,
-                passage_id=hit.passage_id,
-                article_id=hit.article_id,
-                outlet=hit.outlet,
-                title=hit.title,
-                date=hit.when.date().isoformat(),
-                url=hit.url,
-                lang=hit.lang,
-            )
-    return list(seen.values())
+    """One citation per article, in order of first use, whichever of its passages were quoted."""
+    dates = {h.article_id: h.published for h in reversed(hits)}
+    passages = {h.article_id: h.passage_id for h in reversed(hits)}
+    return number(hits, dates=dates, passages=passages)
 
 
 def llm_answer(

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 HISTORY_TURNS = 3
 REWRITE_PURPOSE = "rewrite-question"
 _PRONOUN = re.compile(r"\b(he|she|him|his|her)\b|(?:^|\s)(هو|هي)(?:\s|$)", re.IGNORECASE)
+# "he … him", "they": more than the subject is meant, so every earlier entity is carried.
+_MORE_PEOPLE = re.compile(r"\b(him|her|them|they|their)\b.*|\bhe\b.*\bhim\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +73,33 @@ def _turn(row: QALog) -> Turn:
 
 
 def resolve_offline(question: str, turns: Sequence[Turn], classifier: ThreadClassifier) -> Resolved:
-    """Carry the previous turn's entities into a follow-up that names none; "he" becomes its subject."""
-    if not turns or classifier.entities_in(question):
+    """Make a follow-up stand alone against the previous turn.
+
+    A follow-up that names no thread entity inherits the previous turn's entities; "he" («هو») becomes
+    its subject, and with "him" or "them" as well every earlier entity is carried.
+    """
+    if not turns:
         return Resolved(question, [])
     previous = next((turn for turn in reversed(turns) if turn.entities), None)
-    if previous is None:
-        return Resolved(question, [])
+    named = classifier.entities_in(question)
+    if previous is None or named:
+        return Resolved(question, [])  # a follow-up that names its own actors stands on its own
     library = entity_library(classifier)
+    arabic = _is_arabic(question)
     names = [_name(library.get(e), question) for e in previous.entities]
+    carried = [e for e in previous.entities if e not in named]
+    text = question
     match = _PRONOUN.search(question)
     if match and names[0]:
         pronoun = match.group(1) or match.group(2)
         start = match.start(1) if match.group(1) else match.start(2)
         text = question[:start] + names[0] + question[start + len(pronoun) :]
-        return Resolved(text, previous.entities[:1])
-    shown = "، ".join(n for n in names if n) if _is_arabic(question) else ", ".join(n for n in names if n)
-    return Resolved(f"{question} ({shown})" if shown else question, list(previous.entities))
+        if not _MORE_PEOPLE.search(question):
+            return Resolved(text, previous.entities[:1])
+    shown = [n for e, n in zip(previous.entities, names, strict=True) if n and e in carried]
+    joined = ("، " if arabic else ", ").join(shown)
+    text = f"{text} ({joined})" if joined and text == question else text
+    return Resolved(text, carried)
 
 
 def _is_arabic(text: str) -> bool:

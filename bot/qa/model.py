@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.citations import Citation, text_line
+
 Method = Literal["offline", "llm", "fallback", "refusal"]
 
 # Shown on an answer quoted offline because the model failed or was not believed, as briefs tag
@@ -28,20 +30,6 @@ class RateLimited(QAError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """One source an answer rests on; `n` is the marker used in the answer text."""
-
-    n: int
-    passage_id: int
-    article_id: int
-    outlet: str
-    title: str
-    date: str
-    url: str | None
-    lang: str
 
 
 @dataclass(slots=True)
@@ -89,9 +77,7 @@ def render_answer(answer: Answer) -> str:
         lines += [f"- {title}" for title in answer.nearest]
     if answer.citations:
         lines += ["", "المصادر:" if ar else "Sources:"]
-        for c in answer.citations:
-            parts = [p for p in (c.outlet, c.title, c.date) if p]
-            lines.append(f"[{c.n}] " + " — ".join(parts) + (f" {c.url}" if c.url else ""))
+        lines += [text_line(c, answer.lang) for c in answer.citations]
     if answer.as_of:
         lines += ["", f"{'حتى تاريخ' if ar else 'As of'} {answer.as_of.date().isoformat()}"]
     return "\n".join(lines)

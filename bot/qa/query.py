@@ -20,7 +20,7 @@ from bot.text.normalize import normalize, tokens
 from bot.text.stem import terms
 from bot.threads import Entity, ThreadClassifier
 
-Kind = Literal["who", "where", "when", "how_many", "other"]
+Kind = Literal["who", "where", "when", "how_many", "how_long", "other"]
 
 # Question words carry no topic: they neither search nor count as terms a passage must carry.
 _QUESTION_WORDS_EN = (
@@ -35,7 +35,13 @@ _QUESTION_WORDS_AR = (
 QUESTION_WORDS = frozenset(normalize(f"{_QUESTION_WORDS_EN} {_QUESTION_WORDS_AR}").split())
 
 _KIND_CUES: list[tuple[Kind, re.Pattern[str]]] = [
-    ("how_many", re.compile(r"\bhow (many|much)\b|^كم\b|\bكم\b|\bما (عدد|حجم|قيمه)\b")),
+    (
+        "how_long",
+        re.compile(
+            r"\bhow long\b|\bfor how (many|much) (hours|days|weeks|months|years)\b|كم (استمر|دام|استغرق)|^وكم استمر|\bما (مده|طول)\b"
+        ),
+    ),
+    ("how_many", re.compile(r"\bhow (many|much)\b|(?:^|\s)[وف]?كم\b|\bما (عدد|حجم|قيمه)\b")),
     ("where", re.compile(r"\bwhere\b|\bاين\b|\bفي اي (مكان|مدينه|بلد)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (year|date|day|month)\b|\bمتي\b|\bفي اي (عام|سنه|يوم|شهر)\b")),
     ("who", re.compile(r"\bwho(m|se)?\b|^من\b|\bمن (هو|هي|هم)\b")),
@@ -156,13 +162,26 @@ def other_names(question: str, classifier: ThreadClassifier, *, known: Iterable[
     A hyphenated compound that contains an entity ("Wonsan-Kalma") counts as that entity's.
     """
     found, known_terms = [], set(known)
+    partial = _alias_words(classifier)
     for match in _CAPITALIZED.finditer(question):
         word = re.sub(r"['’]s$", "", match.group())
         if match.start() == 0 or word.casefold() in QUESTION_WORDS or classifier.entities_in(word):
             continue
+        if word.casefold() in partial:  # "Kim": part of a thread entity's name, not a foreign name
+            continue
         if not set(terms(word)) <= known_terms:
             found.extend(terms(word))
     return list(dict.fromkeys(found))
+
+
+def _alias_words(classifier: ThreadClassifier) -> frozenset[str]:
+    """Every word of every thread entity's Latin aliases, casefolded."""
+    return _alias_words_of(tuple(a for e in entity_library(classifier).values() for a in e.aliases))
+
+
+@lru_cache(maxsize=8)
+def _alias_words_of(aliases: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.casefold() for a in aliases if a.isascii() for w in re.findall(r"[\w'-]+", a))
 
 
 def _position(question: str, entity: Entity | None) -> int:

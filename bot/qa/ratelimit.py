@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.qa.model import RateLimited
+from bot.text.plural import QUESTIONS, SECONDS, counted
 from storage.models import QALog
 
 WINDOW = timedelta(minutes=1)
@@ -25,8 +26,9 @@ def check_rate(session: Session, user: str, *, limit: int, now: datetime, lang: 
     if int(count) < limit:
         return
     wait = max(1, math.ceil(((oldest or now) + WINDOW - now).total_seconds()))
+    asked, seconds = counted(limit, QUESTIONS, lang), counted(wait, SECONDS, lang)
     if lang == "ar":
-        message = f"وصلت إلى الحد المسموح ({limit} أسئلة في الدقيقة). أعد المحاولة بعد {wait} ثانية."
+        message = f"وصلت إلى الحد المسموح ({asked} في الدقيقة). أعد المحاولة بعد {seconds}."
     else:
-        message = f"You have reached the limit of {limit} questions per minute. Please try again in {wait} s."
+        message = f"You have reached the limit of {asked} per minute. Please try again in {seconds}."
     raise RateLimited(message, retry_after=wait)

@@ -21,6 +21,8 @@ from storage.search import lexical_search
 RRF_K = 60
 CANDIDATES = 50
 DEFAULT_TOP = 16
+# Passages after a retrieved title that come with it: the lead paragraphs hold the who, when, where.
+LEAD_PASSAGES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Hit:
     score: float
     lexical_rank: int | None
     dense_rank: int | None
+    published: datetime | None = None  # the article's own date; `when` falls back to the fetch time
 
 
 def fuse(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
@@ -85,7 +88,34 @@ def retrieve(
         for pid, score in fused
         if pid in rows
     ]
-    return hits[:limit]
+    return _with_leads(session, hits[:limit], thread)
+
+
+def _with_leads(session: Session, hits: list[Hit], thread: str | None) -> list[Hit]:
+    """Each title hit followed by its article's lead passages: a headline names the topic, the lead answers.
+
+    Short titles match a question's names best, so without this the top hits can be titles alone.
+    """
+    titles = {h.article_id: h for h in hits if h.ord == 0 and h.text.strip() == h.title.strip()}
+    if not titles:
+        return hits
+    have = {h.passage_id for h in hits}
+    lead_ids = session.scalars(
+        select(Passage.id).where(
+            Passage.article_id.in_(list(titles)), Passage.ord > 0, Passage.ord <= LEAD_PASSAGES
+        )
+    ).all()
+    rows = _read(session, [pid for pid in lead_ids if pid not in have], thread)
+    leads: dict[int, list[Hit]] = {}
+    for row in sorted(rows.values(), key=lambda r: r.ord):
+        title = titles[row.article_id]
+        leads.setdefault(row.article_id, []).append(_hit(row, title.score, None, None))
+    out: list[Hit] = []
+    for hit in hits:
+        out.append(hit)
+        if hit.article_id in titles and titles[hit.article_id] is hit:
+            out += leads.get(hit.article_id, [])
+    return out
 
 
 _COLUMNS = (
@@ -144,4 +174,5 @@ def _hit(row: Row[Any], score: float, lexical: int | None, dense: int | None) ->
         score=score,
         lexical_rank=lexical,
         dense_rank=dense,
+        published=row.published_at,
     )

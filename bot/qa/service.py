@@ -38,19 +38,24 @@ def answer_question(
     user: str = "",
     thread: str | None = None,
     top: int = DEFAULT_TOP,
+    rate_limited: bool = True,
 ) -> Answer:
-    """Answer `question` from the archive, in its language, with citations; log it for follow-ups."""
+    """Answer `question` from the archive, in its language, with citations; log it for follow-ups.
+
+    QA_RATE_LIMIT protects the bot from chat users; a local caller (the CLI) passes `rate_limited=False`.
+    """
     started = time.perf_counter()
     question = _checked(question, lang)
     qlang = question_lang(question, lang)
     classifier, llm = ctx.classifier(), ctx.llm()
     with ctx.db.session() as session:
-        check_rate(session, user, limit=ctx.settings.qa_rate_limit, now=ctx.now(), lang=qlang)
+        if rate_limited:
+            check_rate(session, user, limit=ctx.settings.qa_rate_limit, now=ctx.now(), lang=qlang)
         turns = conversation.history(session, conversation_id)
     resolved = conversation.resolve_offline(question, turns, classifier)
     search_text = (conversation.rewrite(llm, question, turns) if llm else None) or resolved.question
     carried = [] if search_text != resolved.question else resolved.carried
-    extra = _translation(llm, search_text, qlang) if llm else ""
+    extra = (_translation(llm, search_text, qlang) if llm else "") or _glossary_terms(ctx, search_text, qlang)
     query = analyse(
         search_text, classifier=classifier, lang=qlang, carried_entities=carried, extra_text=extra
     )
@@ -84,7 +89,8 @@ def _compose(
         answer = llm_answer(llm, query, support, classifier, history=conversation.history_blocks(turns))
         if answer is not None:
             return answer
-    answer = offline_answer(query, support, classifier, embedder=embedder)
+    said = [turn.answer for turn in turns]
+    answer = offline_answer(query, support, classifier, embedder=embedder, said=said)
     answer.method = "fallback" if llm else "offline"
     return answer
 
@@ -110,6 +116,14 @@ def _dense(ctx: Context) -> DenseIndex | None:
     if embedder.dim == 0:
         return None
     return dense_index(ctx.db.engine, embedder.name, embedder.dim)
+
+
+def _glossary_terms(ctx: Context, question: str, lang: str) -> str:
+    """The question's glossary terms in the other language ("non-oil trade" → «التجارة غير النفطية»)."""
+    found = ctx.glossary().find(question, ["place", "title", "unit", "noun"])
+    if lang == "ar":
+        return " ".join(dict.fromkeys(f.term.en for f in found))
+    return " ".join(dict.fromkeys(form for f in found for form in f.term.ar[:2]))
 
 
 def _translation(llm: LLM, question: str, lang: str) -> str:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.figures import Figure, PartialDate, english_figure
-from bot.summarize import Bullet, SourceArticle, StoryInput, Summary
+from bot.figures import Figure, PartialDate, english_figure, number_keys
+from bot.glossary import Glossary
+from bot.summarize import Bullet, SourceArticle, StoryInput, Summary, card
 from bot.summarize.relevance import figures_within, spans, thread_paragraphs
 from bot.threads import Entity
 
@@ -34,6 +35,7 @@ LABELS = {
         "where": "Where",
         "when": "When",
         "figures": "Figures",
+        "what": "What",
         "headline": "Key facts",
         "note": "Key facts drawn from Arabic sources; a full English summary needs an LLM (LLM_BASE_URL).",
     },
@@ -50,8 +52,14 @@ LABELS = {
 EntityCounter = Callable[[str], Mapping[str, int]]
 
 
-def key_facts(story: StoryInput, *, lang: str, entities: EntityCounter) -> Summary:
-    """The key-facts card of `story` in `lang` (en or ar), every line citing the articles it comes from."""
+def key_facts(
+    story: StoryInput, *, lang: str, entities: EntityCounter, glossary: Glossary | None = None
+) -> Summary:
+    """The key-facts card of `story` in `lang` (en or ar), every line citing the articles it comes from.
+
+    With a glossary, the English card says where the event took place, when, and what each figure
+    counts (bot.summarize.card), and quotes the sentences it rests on.
+    """
     labels = LABELS["ar" if lang == "ar" else "en"]
     known = {e.id: e for g in story.thread.groups for e in g.entities}
     relevant = _relevant(story, entities)
@@ -60,8 +68,10 @@ def key_facts(story: StoryInput, *, lang: str, entities: EntityCounter) -> Summa
     for per_article in found.values():
         counts.update(per_article)
     ranked = [known[entity_id] for entity_id, _ in counts.most_common()]
-    places = [e for e in ranked if _is_place(e)][:MAX_PLACES]
-    people = [e for e in ranked if not _is_place(e)][:MAX_NAMES]
+    places = [e for e in ranked if is_place(e)][:MAX_PLACES]
+    people = [e for e in ranked if not is_place(e)][:MAX_NAMES]
+    if lang == "en" and glossary is not None:
+        return _english_card(story, relevant, people, found, glossary)
     bullets = [
         _names_bullet(labels["who"], people, found, lang),
         _names_bullet(labels["where"], places, found, lang),
@@ -74,17 +84,59 @@ def key_facts(story: StoryInput, *, lang: str, entities: EntityCounter) -> Summa
     return Summary(lang, headline, kept, "keyfacts", labels["note"])
 
 
+def _english_card(
+    story: StoryInput,
+    relevant: Sequence[tuple[SourceArticle, list[Figure]]],
+    people: Sequence[Entity],
+    found: Mapping[int, Mapping[str, int]],
+    glossary: Glossary,
+) -> Summary:
+    labels = LABELS["en"]
+    articles = [a for a, _ in relevant]
+    sentences = card.sentences_of(articles)
+    # The figures of the titles and subheadings are what the sources lead with: they come first.
+    heads = [a.title for a in story.articles] + [
+        p
+        for a in articles
+        for p in a.text.split("\n")
+        if p.strip() and not p.strip().endswith((".", "»", "”"))
+    ]
+    headline_keys: set[str] = set().union(*(number_keys(h) for h in heads)) if heads else set()
+    countries = {e.name_en for g in story.thread.groups for e in g.entities}
+    place = card.where(sentences, glossary, countries)
+    day = card.when(sentences, articles)
+    facts = card.what(sentences, glossary, headline_keys)
+    every = tuple(sorted(a.id for a in articles))
+    bullets = [_names_bullet(labels["who"], people, found, "en")]
+    if place:
+        bullets.append(Bullet(f"{labels['where']}: {place.text}", _cited(place.basis, every)))
+    if day:
+        bullets.append(Bullet(f"{labels['when']}: {day.text}", _cited(day.basis, every)))
+    if facts:
+        basis = tuple(s for f in facts for s in f.basis)
+        bullets.append(Bullet(f"{labels['what']}: " + "; ".join(f.text for f in facts), _cited(basis, every)))
+    bullets += card.basis_bullets([place, day, *facts])
+    names = ", ".join(e.name_en for e in people[:2])
+    headline = labels["headline"] + (f": {names}" if names else "") + (f" in {place.text}" if place else "")
+    return Summary("en", headline, tuple(b for b in bullets if b is not None), "keyfacts", labels["note"])
+
+
+def _cited(basis: Sequence[card.Sentence], every: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(sorted({s.article_id for s in basis})) or every
+
+
 def _relevant(story: StoryInput, entities: EntityCounter) -> list[tuple[SourceArticle, list[Figure]]]:
     """Each article with its text cut down to the paragraphs on the story's thread, and their figures."""
     cut = []
     for a in story.articles:
         paragraphs = [p for _, p in thread_paragraphs(a.text, story.thread, entities)]
-        shown = SourceArticle(a.id, a.title, "\n\n".join(paragraphs), a.lang)
+        shown = SourceArticle(a.id, a.title, "\n\n".join(paragraphs), a.lang, a.when, a.outlet)
         cut.append((shown, figures_within(a.text, spans(a.text, paragraphs))))
     return cut
 
 
-def _is_place(entity: Entity) -> bool:
+def is_place(entity: Entity) -> bool:
+    """Whether the entity is a place (a country, a city), not a person or a body."""
     kind = getattr(entity, "kind", None)
     return kind == "place" if kind else entity.id in DEFAULT_PLACE_IDS
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import prompts
+from bot.glossary import Glossary
 from bot.kinds import reconcile
 from bot.llm import LLM, LLMError, LLMOutputError, LLMRequestError, LLMUnavailable
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
@@ -26,6 +27,7 @@ from bot.validate import Finding, validate_bullets, validate_pair
 log = logging.getLogger(__name__)
 
 PROMPT = "summarize_story_bilingual"
+MAX_NAMES = 60
 REPAIR_PROMPT = "repair"
 PURPOSE = "summarize_story"
 REPAIR_PURPOSE = "summarize_story_repair"
@@ -68,9 +70,11 @@ class LLMSummarizer:
         fallback: OfflineSummarizer | None = None,
         max_articles: int = MAX_ARTICLES,
         max_article_chars: int = MAX_ARTICLE_CHARS,
+        glossary: Glossary | None = None,
     ) -> None:
         self.llm = llm
         self._entities = entities
+        self._glossary = glossary
         self.fallback = fallback or OfflineSummarizer(entities=entities)
         self.max_articles = max_articles
         self.max_article_chars = max_article_chars
@@ -85,6 +89,20 @@ class LLMSummarizer:
         """The prompt templates' version (part of the cache key)."""
         return f"{prompts.version(PROMPT)}+{prompts.version(REPAIR_PROMPT)}"
 
+    def _names(self, story: StoryInput, texts: Iterable[str]) -> str:
+        """The English names of the thread entities and glossary terms the articles use, one per line."""
+        joined = "\n".join(texts)
+        named = set(self._entities(joined)) if self._entities else set()
+        pairs = {
+            e.name_ar: e.name_en
+            for g in story.thread.groups
+            for e in g.entities
+            if e.id in named and e.name_ar
+        }
+        if self._glossary is not None:
+            pairs.update(self._glossary.english(joined))
+        return "\n".join(f"{ar} = {en}" for ar, en in sorted(pairs.items())[:MAX_NAMES]) or "(none)"
+
     def summarize(self, story: StoryInput) -> dict[str, Summary]:
         """Both languages from one validated model reply, or the offline fallback marked as such."""
         chosen = list(story.articles)[: self.max_articles]
@@ -92,6 +110,7 @@ class LLMSummarizer:
         prompt = prompts.render(
             PROMPT,
             thread=f"{story.thread.name_en} / {story.thread.name_ar}",
+            names=self._names(story, sources.values()),
             articles=prompts.blocks("article", list(sources.items())),
         )
         try:

@@ -14,26 +14,42 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from bot.embed import Embedder
 from bot.figures import number_keys
+from bot.glossary import Glossary
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
-from bot.summarize.keyfacts import key_facts
+from bot.summarize.bullets import (
+    TERM_REDUNDANCY,
+    absolute_dates,
+    format_date,
+    redundancy,
+    strip_dateline,
+)
+from bot.summarize.keyfacts import is_place, key_facts
 from bot.summarize.relevance import spans, text_figures, thread_paragraphs
 from bot.text.sentences import split_sentences
 from bot.text.stem import terms
 
 OFFLINE_MODEL = "offline"
 # Bump when the extraction changes, so cached offline summaries are rebuilt.
-OFFLINE_VERSION = "extractive-1"
+OFFLINE_VERSION = "extractive-2"
 MAX_BULLETS = 3
 MMR_LAMBDA = 0.7
-# A candidate as close as this to a chosen bullet repeats it.
-MAX_REDUNDANCY = 0.5
 MIN_TERMS = 5
 MAX_WORDS = 70
 # A sentence in another member article supports a bullet when it shares this share of its terms.
 SUPPORT_OVERLAP = 0.6
 WEIGHTS = (0.55, 0.25, 0.20)  # centrality, position, density
+# A sentence that carries a figure of the headline backs the headline up: it should be a bullet.
+HEADLINE_FIGURE_BONUS = 0.3
+HEADING_MAX_WORDS = 20
+# Embedding similarity at which two sentences say the same thing; only the best candidates are embedded.
+MEANING_REDUNDANCY = 0.75
+EMBEDDED_CANDIDATES = 16
+_TERMINAL = (".", "!", "?", "؟", "…", "»", '"', "”", ")")
 
 EntityCounter = Callable[[str], Mapping[str, int]]
 
@@ -53,6 +69,7 @@ class _Sentence:
     numbers: frozenset[str]
     entities: frozenset[str]
     score: float = 0.0
+    specific: frozenset[str] = frozenset()  # entities that are not places (countries, capitals)
 
 
 class OfflineSummarizer:
@@ -61,8 +78,18 @@ class OfflineSummarizer:
     model = OFFLINE_MODEL
     version = OFFLINE_VERSION
 
-    def __init__(self, *, entities: EntityCounter | None = None, max_bullets: int = MAX_BULLETS) -> None:
+    def __init__(
+        self,
+        *,
+        entities: EntityCounter | None = None,
+        max_bullets: int = MAX_BULLETS,
+        embedder: Embedder | None = None,
+        glossary: Glossary | None = None,
+    ) -> None:
         self._entities = entities or (lambda text: {})
+        self._glossary = glossary
+        # With an embedder, two sentences that mean the same in other words are seen to repeat.
+        self._embedder = embedder if embedder is not None and embedder.dim else None
         self.max_bullets = max_bullets
 
     def summarize(self, story: StoryInput) -> dict[str, Summary]:
@@ -73,22 +100,61 @@ class OfflineSummarizer:
         """One language's summary of `story`."""
         own = [a for a in story.articles if a.lang == lang]
         if not own:
-            return key_facts(story, lang=lang, entities=self._entities)
+            return key_facts(story, lang=lang, entities=self._entities, glossary=self._glossary)
         parsed = [self._parse(story, a) for a in own]
-        sentences = self._candidates(parsed, lang)
         weights = _term_weights(parsed)
-        _score(sentences, weights)
-        chosen = _mmr(sentences, self.max_bullets)
+        headline = self._headline(story, parsed, weights)
+        sentences = self._candidates(story, parsed, lang, exclude={headline})
+        _score(sentences, weights, number_keys(headline))
+        chosen = _mmr(sentences, self.max_bullets, self._meanings(sentences))
         if not chosen:  # nothing sentence-like (a headline-only feed item): the titles are all there is
             return _titles_only(own, lang, weights)
         supports = {p.article.id: p.profile for p in parsed}
-        bullets = tuple(Bullet(s.text, _cites(s, supports)) for s in chosen)
-        return Summary(lang, _headline(own, weights), bullets, "offline")
+        dates = {a.id: a.when for a in own}
+        shown: set[str] = set()
+        bullets = tuple(
+            Bullet(dated(s.text, lang, dates[s.article_id], shown), _cites(s, supports)) for s in chosen
+        )
+        return Summary(lang, headline, bullets, "offline")
+
+    def _meanings(self, sentences: list[_Sentence]) -> dict[int, Any]:
+        """Embeddings of the best candidates (the only ones MMR can reach), by id; {} without an embedder."""
+        if self._embedder is None or not sentences:
+            return {}
+        best = sorted(sentences, key=lambda s: -s.score)[:EMBEDDED_CANDIDATES]
+        vectors = self._embedder.embed([s.text for s in best])
+        return {id(s): vectors[i] for i, s in enumerate(best)}
+
+    def _headline(self, story: StoryInput, parsed: Sequence[_Parsed], weights: Mapping[str, float]) -> str:
+        """The line that says what the story is on ITS thread, the most central of the best kind.
+
+        In order: a title that names every side of the thread and no other thread's actors; a
+        subheading on the thread's paragraphs that does; a title with no other thread's actors; the
+        most central title. An article on two threads (seed 000) thus gets a headline per thread.
+        """
+        sides = [{e.id for e in g.entities} for g in story.thread.groups]
+        own = set().union(*sides)
+
+        def kind(line: str) -> tuple[bool, bool]:
+            named = set(self._entities(line))
+            return all(named & side for side in sides), not named - own
+
+        titles = [p.article for p in parsed if p.article.title.strip()]
+        headings = [(p.article.lang, h) for p in parsed for h in p.headings]
+        tiers: list[list[tuple[str, str]]] = [
+            [(a.lang, a.title.strip()) for a in titles if kind(a.title) == (True, True)],
+            [(lang, h) for lang, h in headings if kind(h) == (True, True)],
+            [(a.lang, a.title.strip()) for a in titles if kind(a.title)[1]],
+            [(a.lang, a.title.strip()) for a in titles] or [(p.article.lang, "") for p in parsed],
+        ]
+        best = next(tier for tier in tiers if tier)
+        return max(best, key=lambda item: _centrality(item[1], item[0], weights))[1]
 
     def _parse(self, story: StoryInput, article: SourceArticle) -> _Parsed:
         """The article's sentences on the story's thread, each with its terms and figures, computed once."""
         lang = article.lang
         paragraphs = [p for _, p in thread_paragraphs(article.text, story.thread, self._entities)]
+        headings = [p for p in paragraphs if _is_heading(p)]
         found = list(text_figures(article.text))
         sentences: list[tuple[int, str, frozenset[str], frozenset[str]]] = []
         for position, text in enumerate(t.strip() for p in paragraphs for t in split_sentences(p)):
@@ -111,19 +177,29 @@ class OfflineSummarizer:
         words = frozenset(terms(article.title, lang)).union(*(stems for _, _, stems, _ in sentences))
         numbers = frozenset(k for f in found for k in f.implied_keys()) | number_keys(article.title)
         entities = frozenset(self._entities(f"{article.title}\n{article.text}"))
-        return _Parsed(article, sentences, (words, frozenset(numbers), entities))
+        return _Parsed(article, sentences, (words, frozenset(numbers), entities), headings)
 
-    def _candidates(self, parsed: Sequence[_Parsed], lang: str) -> list[_Sentence]:
+    def _candidates(
+        self, story: StoryInput, parsed: Sequence[_Parsed], lang: str, *, exclude: set[str]
+    ) -> list[_Sentence]:
+        """Sentences that may be bullets, datelines cut; titles and subheadings are not sentences."""
         found: list[_Sentence] = []
         seen: set[str] = set()
-        titles = {p.article.title.strip() for p in parsed}
+        skip = {p.article.title.strip() for p in parsed} | exclude | {h for p in parsed for h in p.headings}
+        # Countries and capitals are named by most sentences of a story; people and events tell them apart.
+        common = {e.id for g in story.thread.groups for e in g.entities if is_place(e)}
         for item in parsed:
-            for position, text, stems, numbers in item.sentences:
-                if text in seen or text in titles or len(stems) < MIN_TERMS or not _usable(text, lang):
+            for position, raw, stems, numbers in item.sentences:
+                text = strip_dateline(raw)
+                if raw in skip or text in seen or len(stems) < MIN_TERMS or not _usable(text, lang):
                     continue
                 seen.add(text)
                 entities = frozenset(self._entities(text))
-                found.append(_Sentence(item.article.id, position, text, stems, numbers, entities))
+                found.append(
+                    _Sentence(
+                        item.article.id, position, text, stems, numbers, entities, specific=entities - common
+                    )
+                )
         return found
 
 
@@ -132,6 +208,33 @@ class _Parsed:
     article: SourceArticle
     sentences: list[tuple[int, str, frozenset[str], frozenset[str]]]  # position, text, terms, figure keys
     profile: tuple[frozenset[str], frozenset[str], frozenset[str]]  # terms, figure keys, entities
+    headings: list[str]  # subheadings among the thread's paragraphs: headline candidates, not bullets
+
+
+def _is_heading(paragraph: str) -> bool:
+    """A short line with no sentence end: a subheading (or a title repeated in the text)."""
+    line = paragraph.strip()
+    return bool(line) and len(line.split()) <= HEADING_MAX_WORDS and not line.endswith(_TERMINAL)
+
+
+def dated(sentence: str, lang: str, article_date: datetime | None, shown: set[str]) -> str:
+    """A bullet that says when: relative dates made absolute, else the article's date in front.
+
+    `shown` holds the dates earlier bullets already gave, so a date is put in front only once.
+    """
+    if article_date is None:
+        return sentence
+    day = format_date(article_date.date(), lang)
+    rewritten = absolute_dates(sentence, lang, article_date)
+    if rewritten != sentence or _has_full_date(sentence) or day in shown:
+        shown.update(d for d in [day] if d in rewritten)
+        return rewritten
+    shown.add(day)
+    return f"{day} — {sentence}"
+
+
+def _has_full_date(sentence: str) -> bool:
+    return any(f.kind == "date" and getattr(f.value, "day", None) for f in text_figures(sentence))
 
 
 def _usable(text: str, lang: str) -> bool:
@@ -155,7 +258,7 @@ def _term_weights(parsed: Sequence[_Parsed]) -> dict[str, float]:
     return {t: (df[t] / n) * math.log1p(tf[t]) for t in tf}
 
 
-def _score(sentences: list[_Sentence], weights: Mapping[str, float]) -> None:
+def _score(sentences: list[_Sentence], weights: Mapping[str, float], headline_numbers: set[str]) -> None:
     if not sentences:
         return
     central = [sum(weights.get(t, 0.0) for t in s.terms) / math.sqrt(len(s.terms)) for s in sentences]
@@ -165,21 +268,27 @@ def _score(sentences: list[_Sentence], weights: Mapping[str, float]) -> None:
         position = 1.0 / (1.0 + 0.3 * sentence.position)
         density = min(1.0, (len(sentence.entities) + 1.5 * len(sentence.numbers)) / len(sentence.terms) * 2)
         sentence.score = w_central * centrality / top + w_position * position + w_density * density
+        if sentence.numbers & headline_numbers:
+            sentence.score += HEADLINE_FIGURE_BONUS
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def _overlap(a: _Sentence, b: _Sentence, meanings: Mapping[int, Any]) -> float:
+    lexical = redundancy(a.terms, b.terms, a.specific, b.specific, a.numbers, b.numbers)
+    if id(a) in meanings and id(b) in meanings:
+        cosine = float(meanings[id(a)] @ meanings[id(b)])
+        return max(lexical, cosine * TERM_REDUNDANCY / MEANING_REDUNDANCY)
+    return lexical
 
 
-def _mmr(sentences: list[_Sentence], limit: int) -> list[_Sentence]:
+def _mmr(sentences: list[_Sentence], limit: int, meanings: Mapping[int, Any]) -> list[_Sentence]:
     """Maximal marginal relevance: good sentences that do not repeat each other."""
     chosen: list[_Sentence] = []
     pool = sorted(sentences, key=lambda s: -s.score)
     while pool and len(chosen) < limit:
         best, best_value = None, -math.inf
         for sentence in pool:
-            overlap = max((_jaccard(sentence.terms, c.terms) for c in chosen), default=0.0)
-            if overlap >= MAX_REDUNDANCY:
+            overlap = max((_overlap(sentence, c, meanings) for c in chosen), default=0.0)
+            if overlap >= TERM_REDUNDANCY:
                 continue
             value = MMR_LAMBDA * sentence.score - (1 - MMR_LAMBDA) * overlap
             if value > best_value:
@@ -205,15 +314,15 @@ def _cites(
     return tuple(sorted(cited))
 
 
+def _centrality(line: str, lang: str, weights: Mapping[str, float]) -> float:
+    words = set(terms(line, lang))
+    return sum(weights.get(t, 0.0) for t in words) / math.sqrt(len(words) or 1)
+
+
 def _headline(articles: Sequence[SourceArticle], weights: Mapping[str, float]) -> str:
-    """The title that best represents the story: the most central one."""
-
-    def centrality(article: SourceArticle) -> float:
-        words = set(terms(article.title, article.lang))
-        return sum(weights.get(t, 0.0) for t in words) / math.sqrt(len(words) or 1)
-
+    """The most central title."""
     titled = [a for a in articles if a.title.strip()] or list(articles)
-    return max(titled, key=centrality).title.strip()
+    return max(titled, key=lambda a: _centrality(a.title, a.lang, weights)).title.strip()
 
 
 def _titles_only(articles: Sequence[SourceArticle], lang: str, weights: Mapping[str, float]) -> Summary:

@@ -13,11 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from bot.briefs import story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
+from bot.citations import Citation, fields
 from bot.conversation import Button, Reply, t
 from bot.labels import corroboration_text, kind_marker
-from bot.qa.model import Answer, Citation, fallback_label
+from bot.qa.model import Answer, fallback_label
 
 MAX_BLOCKS = 50
 MAX_CONTEXT_ELEMENTS = 10
@@ -96,7 +98,7 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
     blocks = sections(body)
     if answer.method == "fallback":
         blocks += context_blocks([f"_{escape(fallback_label(lang))}_"])
-    blocks += context_blocks([_citation(c) for c in answer.citations])
+    blocks += context_blocks([_citation(c, answer.lang) for c in answer.citations])
     if answer.as_of:
         blocks += context_blocks([t(lang, "as_of", date=answer.as_of.date().isoformat())])
     if answer.log_id is not None:
@@ -104,10 +106,11 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
     return messages(blocks, escape(" ".join(answer.text.split())))
 
 
-def _citation(citation: Citation) -> str:
-    title = link(citation.url, plain(citation.title, limit=MAX_TITLE) or "link")
-    parts = [f"[{citation.n}]", plain(citation.outlet), title, plain(citation.date)]
-    return " — ".join(p for p in parts if p)
+def _citation(citation: Citation, lang: str) -> str:
+    """`[n] Outlet — Title (linked) — date`, for answers and briefs alike."""
+    outlet, title, *rest = fields(citation, lang)
+    shown = link(citation.link, plain(title, limit=MAX_TITLE) or "link")
+    return f"[{citation.n}] " + " — ".join([plain(outlet), shown, *(plain(p) for p in rest)])
 
 
 def feedback_actions(log_id: int, lang: str) -> Block:
@@ -174,14 +177,10 @@ def _story_blocks(story: Mapping[str, Any], lang: str) -> list[Block]:
         lines.append(f"• {f'*{plain(kind)}* ' if kind else ''}{plain(bullet['text'])} {marks}".rstrip())
     blocks = sections("\n".join(lines))
     notes = [plain(story["note"])] if story.get("note") else []
-    blocks += context_blocks([*notes, *(_source(s) for s in story.get("sources", []))])
+    sources = [_citation(c, lang) for c in story_citations(story)]
+    blocks += context_blocks([*notes, *sources])
     blocks.append({"type": "divider"})
     return blocks
-
-
-def _source(source: Mapping[str, Any]) -> str:
-    title = link(source.get("url"), plain(source.get("title"), limit=MAX_TITLE) or "link")
-    return f"[{source['n']}] {plain(source.get('outlet'))} — {title}"
 
 
 # ---------------------------------------------------------------- the conversation core's replies

@@ -10,9 +10,10 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from bot.briefs import labels
+from bot.briefs import labels, sources_heading, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
+from bot.citations import Citation, fields
 from bot.conversation.model import Reply
 from bot.conversation.texts import t
 from bot.labels import corroboration_text, kind_marker
@@ -67,17 +68,14 @@ def _story(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> lis
         lines.append(f"• {f'<b>{esc(kind)}</b> ' if kind else ''}{esc(bullet['text'])} {marks}".rstrip())
     if story.get("note"):
         lines.append(f"<i>{esc(story['note'])}</i>")
-    lines += [_sources(story, words), ""]
+    lines += [_sources(story, words, lang), ""]
     return lines
 
 
-def _sources(story: Mapping[str, Any], words: Mapping[str, str]) -> str:
-    groups: dict[str, list[str]] = {}
-    for source in story["sources"]:
-        groups.setdefault(source["outlet"], []).append(marker(source["n"], source.get("url")))
-    parts = [f"{esc(outlet)} {''.join(marks)}" for outlet, marks in groups.items()]
-    count = esc(words["outlets"].format(n=story["outlet_count"]))
-    return f"<i>{esc(words['sources'])} ({count}):</i> " + "; ".join(parts)
+def _sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
+    lines = [f"<i>{esc(sources_heading(story, words))}</i>"]
+    lines += [_citation(c, lang) for c in story_citations(story)]
+    return "\n".join(lines)
 
 
 def render_brief(payload: Mapping[str, Any], *, limit: int = TELEGRAM_LIMIT) -> list[str]:
@@ -102,16 +100,16 @@ def answer_html(answer: Answer) -> str:
         lines += [f"• {esc(title)}" for title in answer.nearest]
     if answer.citations:
         lines += ["", f"<b>{esc(t(lang, 'sources_heading'))}</b>"]
-        lines += [_citation(c) for c in answer.citations]
+        lines += [_citation(c, lang) for c in answer.citations]
     if answer.as_of:
         lines += ["", f"<i>{esc(t(lang, 'as_of', date=answer.as_of.date().isoformat()))}</i>"]
     return "\n".join(lines)
 
 
-def _citation(citation: Any) -> str:
-    head = marker(citation.n, citation.url)
-    rest = " — ".join(esc(p) for p in (citation.outlet, citation.title, citation.date) if p)
-    return f"{head} {rest}"
+def _citation(citation: Citation, lang: str) -> str:
+    """`[n] Outlet — Title — date`, the marker linking to the article when it has an address."""
+    rest = " — ".join(esc(p) for p in fields(citation, lang))
+    return f"{marker(citation.n, citation.link)} {rest}"
 
 
 def esc_multiline(text: str) -> str:
