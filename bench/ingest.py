@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,7 +62,7 @@ class FeedServer:
         self.process.join(timeout=10)
 
 
-def build_context(tmp: Path):
+def build_context(tmp: Path, **overrides):
     from bot.app import build_context as build
     from bot.config import Settings
 
@@ -70,7 +71,7 @@ def build_context(tmp: Path):
         data_dir=tmp,
         fetch_allowed_private_hosts=["127.0.0.1"],
         sources_file=tmp / "no-sources.toml",
-        embedder="none",
+        **({"embedder": "none"} | overrides),
     )
     (tmp / "no-sources.toml").write_text("", encoding="utf-8")
     return build(settings)
@@ -163,6 +164,77 @@ def refresh_bench(feed_count: int) -> None:
     )
 
 
+HEAVY_ITEMS = 20_000
+NORMAL_FEEDS = 100
+
+
+def heavy_routes(normal: int, heavy: int) -> dict[str, tuple[bytes, str | None]]:
+    """`normal` feeds of 2 fresh articles each, and one feed of `heavy` short full-text entries, newest first."""
+    corpus = list(articles(normal * 2 + 200, seed=6, duplicate_ratio=0.0, prefix="heavy"))
+    routes = {
+        f"/n/{n}.xml": (rss(corpus[n * 2 : n * 2 + 2], base_url="http://127.0.0.1", title=f"N{n}"), None)
+        for n in range(normal)
+    }
+    bank = corpus[normal * 2 :]
+    entries = []
+    for i in range(heavy):
+        a = bank[i % len(bank)]
+        text = f"{a.paragraphs[0][:650]} ({i})"
+        when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(1_752_300_000 - i * 60))
+        entries.append(
+            f"<item><title>{escape(a.title)} [{i}]</title><link>http://127.0.0.1/h/{i}</link>"
+            f"<guid>h-{i}</guid><pubDate>{when}</pubDate><description>{escape(text)}</description></item>"
+        )
+    routes["/heavy.xml"] = (
+        (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Heavy</title>'
+            f"<link>http://127.0.0.1</link>{''.join(entries)}</channel></rss>"
+        ).encode(),
+        None,
+    )
+    return routes
+
+
+def heavy_bench(normal: int, heavy: int) -> None:
+    """The refresh time of `normal` feeds alone and beside one `heavy`-entry feed (FEED_MAX_ITEMS applies)."""
+    from bot.service import ingest_due
+
+    routes = heavy_routes(normal, heavy)
+    size = len(routes["/heavy.xml"][0])
+    results = {}
+    with FeedServer(routes) as base:
+        for with_heavy in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                # Measured as deployed: the default embedder, and a body limit the heavy feed fits in.
+                ctx = build_context(Path(tmp), embedder="local", fetch_max_bytes=size + 1)
+                ctx.embedder().load()
+                urls = [f"{base}/n/{n}.xml" for n in range(normal)] + ([f"{base}/heavy.xml"] * with_heavy)
+                add_feeds(ctx, urls)
+                done: dict[int, float] = {}
+                start = time.perf_counter()
+
+                def finished(report, start=start, done=done) -> None:
+                    done[report.source_id] = time.perf_counter() - start
+
+                reports = asyncio.run(ingest_due(ctx, force=True, on_report=finished))
+                total = time.perf_counter() - start
+                heavy_id = normal + 1 if with_heavy else None
+                normal_done = max(t for sid, t in done.items() if sid != heavy_id)
+                new = {r.source_id: len(r.new) for r in reports}
+                results[with_heavy] = (normal_done, total, done.get(heavy_id or -1), new.get(heavy_id or -1))
+    alone, beside = results[False], results[True]
+    print(
+        f"bounded fetch (FEED_MAX_ITEMS=200, default embedder): {normal} normal feeds of 2 new articles each, "
+        f"alone and beside one feed of {heavy:,} entries ({size / 1e6:.1f} MB)"
+    )
+    print(f"  {normal} normal feeds alone: refreshed in {alone[0]:.1f} s")
+    print(
+        f"  beside the {heavy:,}-entry feed: the {normal} normal feeds refreshed in {beside[0]:.1f} s "
+        f"({beside[0] / alone[0]:.2f}x); the heavy feed done at {beside[2]:.1f} s with {beside[3]} new "
+        f"articles; whole cycle {beside[1]:.1f} s"
+    )
+
+
 def _repoint(ctx, old_port: str, new_port: str) -> None:
     from storage.models import Source
 
@@ -216,12 +288,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--feeds", type=int, default=1_000)
+    parser.add_argument("--heavy", type=int, default=HEAVY_ITEMS, help="entries of the one heavy feed")
+    parser.add_argument("--only", choices=["pipeline", "refresh", "heavy", "pages"], nargs="*")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    pipeline_bench(args.articles)
-    refresh_bench(args.feeds)
-    pages_bench()
+    only = set(args.only or ["pipeline", "refresh", "heavy", "pages"])
+    if "pipeline" in only:
+        pipeline_bench(args.articles)
+    if "refresh" in only:
+        refresh_bench(args.feeds)
+    if "heavy" in only:
+        heavy_bench(NORMAL_FEEDS, args.heavy)
+    if "pages" in only:
+        pages_bench()
 
 
 if __name__ == "__main__":

@@ -47,9 +47,19 @@ class SourceHealth:
     error_count: int
     next_check_at: str | None
     articles: int
+    last_items: int | None = None
+    last_cut: int = 0
+
+    @property
+    def cut_note(self) -> str | None:
+        """What the health line says when FEED_MAX_ITEMS cut the last read; None when it took everything."""
+        if not self.last_cut or self.last_items is None:
+            return None
+        taken = self.last_items - self.last_cut
+        return f"last fetch cut: took the newest {taken:,} of {self.last_items:,} items (FEED_MAX_ITEMS)"
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "cut": self.cut_note}
 
 
 @dataclass
@@ -94,7 +104,7 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
     kind = kind or await detect_kind(ctx, location)
     probe = Source(kind=kind, location=location, name="", threads=[], recent_guids=[])
     async with ctx.fetcher() as fetcher:
-        read = await read_source(probe, fetcher)
+        read = await read_source(probe, fetcher, max_items=ctx.settings.feed_max_items)
         items = await complete_items(read.items[:10], fetcher)
     pipeline = ArticlePipeline(ctx.classifier(), now=ctx.now)
     threads: Counter[str] = Counter()
@@ -106,7 +116,7 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
             langs[prepared.lang] += 1
     title = read.title or (items[0].title if items else "")
     lang = langs.most_common(1)[0][0] if langs else detect_language(title)
-    return SourcePreview(kind, location, title, lang, len(read.items), dict(threads))
+    return SourcePreview(kind, location, title, lang, read.total or len(read.items), dict(threads))
 
 
 async def detect_kind(ctx: Context, location: str) -> str:
@@ -120,7 +130,7 @@ async def detect_kind(ctx: Context, location: str) -> str:
     probe = Source(kind="feed", location=location, name="", threads=[], recent_guids=[])
     async with ctx.fetcher() as fetcher:
         try:
-            await read_source(probe, fetcher)
+            await read_source(probe, fetcher, max_items=ctx.settings.feed_max_items)
         except FeedError:
             return "url"
     return "feed"
@@ -232,6 +242,8 @@ def source_health(session: Session) -> list[SourceHealth]:
             error_count=s.error_count,
             next_check_at=_iso(s.next_check_at),
             articles=counts.get(s.id, 0),
+            last_items=s.last_items,
+            last_cut=s.last_cut or 0,
         )
         for s in sources
     ]

@@ -50,6 +50,12 @@ class SourceRead:
     last_modified: str | None = None
     not_modified: bool = False
     title: str = ""
+    total: int = 0  # entries the feed held; more than len(items) when FEED_MAX_ITEMS cut the read
+
+    @property
+    def cut(self) -> int:
+        """Entries left out of this read by FEED_MAX_ITEMS."""
+        return max(0, self.total - len(self.items))
 
 
 @dataclass(slots=True)
@@ -202,10 +208,13 @@ class ArticlePipeline:
         return best[1] if best else None
 
 
-async def read_source(source: Source, fetcher: Fetcher, *, executor: Executor | None = None) -> SourceRead:
+async def read_source(
+    source: Source, fetcher: Fetcher, *, executor: Executor | None = None, max_items: int | None = None
+) -> SourceRead:
     """Read one source's current items (raises one of READ_ERRORS on failure).
 
-    Parsing runs on `executor` (the default one when None), never on the event loop.
+    Parsing runs on `executor` (the default one when None), never on the event loop. A feed gives at
+    most `max_items` entries, its newest (FEED_MAX_ITEMS); `total` says how many it held.
     """
     loop = asyncio.get_running_loop()
     if source.kind == "file":
@@ -217,10 +226,10 @@ async def read_source(source: Source, fetcher: Fetcher, *, executor: Executor | 
         return read
     if source.kind == "feed":
         parse = functools.partial(
-            parse_feed, result.content, url=result.url, content_type=result.content_type
+            parse_feed, result.content, url=result.url, content_type=result.content_type, max_items=max_items
         )
         feed = await loop.run_in_executor(executor, parse)
-        read.items, read.title = feed.items, feed.title
+        read.items, read.title, read.total = feed.items, feed.title, feed.total
     else:
         page = await loop.run_in_executor(
             executor, functools.partial(extract_page, result.content, url=result.url)
@@ -292,6 +301,8 @@ def record_success(source: Source, read: SourceRead, now: datetime, interval: ti
         source.etag, source.last_modified = read.etag, read.last_modified
     if read.title and not source.name:
         source.name = read.title[:300]
+    if not read.not_modified:
+        source.last_items, source.last_cut = read.total or len(read.items), read.cut
     keys = [k for k in (item_key(i) for i in read.items) if k]
     if keys:
         window = [k for k in source.recent_guids if k not in set(keys)] + keys

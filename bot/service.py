@@ -172,7 +172,7 @@ async def _ingest_source(
     report = SourceReport(source_id=source.id, name=source.name or source.location)
     loop = asyncio.get_running_loop()
     try:
-        read = await read_source(source, fetcher, executor=cpu)
+        read = await read_source(source, fetcher, executor=cpu, max_items=ctx.settings.feed_max_items)
         seen = set(source.recent_guids or [])
         fresh = [i for i in read.items if (item_key(i) or "") not in seen]
         if fresh:

@@ -94,6 +94,8 @@ class Source(Base):
     pause_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_until: Mapped[datetime | None]
     recent_guids: Mapped[list[Any]] = mapped_column(default=list)  # window of entry keys already seen
+    last_items: Mapped[int | None] = mapped_column(Integer)  # entries the last successful read offered
+    last_cut: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of those, left out
 
 
 class Article(Base):

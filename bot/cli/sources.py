@@ -73,6 +73,8 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON"
     for row in health:
         if row["paused"] and row["paused_reason"]:
             typer.echo(f"source {row['id']} is paused: {row['paused_reason']}")
+        if row["cut"]:
+            typer.echo(f"source {row['id']}: {row['cut']}")
 
 
 @app.command("remove")

@@ -1,0 +1,27 @@
+"""sources remember how many entries their last read offered and how many FEED_MAX_ITEMS left out
+
+Revision ID: 0012
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sources") as batch:
+        batch.add_column(sa.Column("last_items", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("last_cut", sa.Integer(), server_default="0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sources") as batch:
+        batch.drop_column("last_cut")
+        batch.drop_column("last_items")
