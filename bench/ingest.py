@@ -132,6 +132,78 @@ def pipeline_bench(count: int) -> None:
     )
 
 
+class EmbedClock:
+    """Time spent inside the embedder (wraps `LocalEmbedder.embed` for this process)."""
+
+    seconds = 0.0
+
+    @classmethod
+    def install(cls) -> None:
+        from bot.embed import LocalEmbedder
+
+        embed = LocalEmbedder.embed
+
+        def timed(self, texts):
+            start = time.perf_counter()
+            try:
+                return embed(self, texts)
+            finally:
+                cls.seconds += time.perf_counter() - start
+
+        LocalEmbedder.embed = timed  # type: ignore[method-assign]
+
+
+def deployed_bench(count: int) -> None:
+    """Ingestion as `newsbrief run` and `newsbrief ingest` do it: passages indexed on the way in, their
+    vectors (title and lead) by the embedding job after the round; the default embedder and EMBEDDER=none."""
+    from bot.qa.vectors import embed_queued
+    from bot.service import ingest_due
+
+    EmbedClock.install()
+    feeds = (count + PER_FEED - 1) // PER_FEED
+    figures = {}
+    with FeedServer(count) as base:
+        for embedder in ("none", "local"):  # none first: ru_maxrss is the process's peak so far
+            with tempfile.TemporaryDirectory() as tmp:
+                ctx = build_context(Path(tmp), embedder=embedder)
+                load = time.perf_counter()
+                if embedder == "local":
+                    ctx.embedder().load()
+                load = time.perf_counter() - load
+                add_feeds(ctx, [f"{base}/feed/{n}.xml" for n in range(feeds)])
+                EmbedClock.seconds = 0.0
+                start = time.perf_counter()
+                reports = asyncio.run(ingest_due(ctx, force=True, embed_passages=False))
+                hot = time.perf_counter() - start
+                hot_embed = EmbedClock.seconds
+                drained = embed_queued(ctx)
+                total = time.perf_counter() - start
+                figures[embedder] = (hot, hot_embed, drained, total, EmbedClock.seconds, load, peak_rss_mb())
+                new = sum(len(r.new) for r in reports)
+                errors = sum(1 for r in reports if r.error)
+    print(
+        f"ingestion as deployed: {count} articles from {feeds} feeds, passages indexed inline, vectors by "
+        f"the embedding job after the round; {new} new, errors {errors}"
+    )
+    hot, hot_embed, drained, total, embed_all, load, rss = figures["local"]
+    none_hot, *_, none_rss = figures["none"]
+    print(
+        f"  default settings (local embedder, model loaded in {load:.1f} s before): "
+        f"{count / hot:.0f} articles/s searchable (target >= 100); embedder {hot_embed / hot:.0%} of that "
+        f"wall time (target <= ~20%); peak RSS {rss:.0f} MB (target <= 300)"
+    )
+    print(
+        f"  dense lag: the embedding job gave {drained.passages} passages their vectors in "
+        f"{drained.seconds:.1f} s after the round ({drained.passages / max(drained.seconds, 1e-9):.0f} "
+        f"passages/s); the longest-waiting passage waited {drained.max_wait:.1f} s"
+    )
+    print(
+        f"  through to dense search: {count / total:.0f} articles/s; embedder {embed_all / total:.0%} of "
+        f"all the wall time"
+    )
+    print(f"  EMBEDDER=none, same run: {count / none_hot:.0f} articles/s; peak RSS {none_rss:.0f} MB")
+
+
 def refresh_bench(feed_count: int) -> None:
     from bot.service import ingest_due
 
@@ -289,13 +361,16 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--feeds", type=int, default=1_000)
     parser.add_argument("--heavy", type=int, default=HEAVY_ITEMS, help="entries of the one heavy feed")
-    parser.add_argument("--only", choices=["pipeline", "refresh", "heavy", "pages"], nargs="*")
+    parser.add_argument("--deployed-articles", type=int, default=1_000)
+    parser.add_argument("--only", choices=["pipeline", "deployed", "refresh", "heavy", "pages"], nargs="*")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    only = set(args.only or ["pipeline", "refresh", "heavy", "pages"])
+    only = set(args.only or ["pipeline", "deployed", "refresh", "heavy", "pages"])
     if "pipeline" in only:
         pipeline_bench(args.articles)
+    if "deployed" in only:
+        deployed_bench(args.deployed_articles)
     if "refresh" in only:
         refresh_bench(args.feeds)
     if "heavy" in only:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from bot.ingest import (
     record_success,
 )
 from bot.qa.index import index_missing, index_new_articles
+from bot.qa.vectors import embed_queued
 from bot.sources.model import RawItem
 from storage import queries
 from storage.db import describe_db_error, is_transient, retry_transient
@@ -49,6 +51,7 @@ async def ingest_due(
     on_report: ReportCallback | None = None,
     index_passages: bool = True,
     lease: float = SOURCE_LEASE,
+    embed_passages: bool = True,
 ) -> list[SourceReport]:
     """Read every due source once (or the given ones, or `every` one), store what is new, report per source.
 
@@ -57,8 +60,33 @@ async def ingest_due(
     by id (or by `every`) that was read too recently gets a report saying when it may be read again.
     `force` lifts that cap and reads every source (or the given ones) now; a caller that lets a person
     force it writes that to the audit log. New articles are indexed for questions as they are stored,
-    unless `index_passages` is False (then `bot.qa.index.index_missing` catches up later).
+    unless `index_passages` is False (then `bot.qa.index.index_missing` catches up later): searchable
+    lexically at once; their title and lead passages get their vectors after the round, in batches
+    (`bot.qa.vectors.embed_queued`), unless `embed_passages` is False (then the next round does it).
     """
+    reports = await _ingest_round(
+        ctx, source_ids, every, force, concurrency, on_report, index_passages, lease
+    )
+    if embed_passages and index_passages:
+        stop = threading.Event()
+        try:
+            await asyncio.to_thread(embed_queued, ctx, stop=stop)
+        except asyncio.CancelledError:  # stopping: the job ends after its batch, the rest stays queued
+            stop.set()
+            raise
+    return reports
+
+
+async def _ingest_round(
+    ctx: Context,
+    source_ids: Sequence[int] | None,
+    every: bool,
+    force: bool,
+    concurrency: int,
+    on_report: ReportCallback | None,
+    index_passages: bool,
+    lease: float,
+) -> list[SourceReport]:
     if source_ids or every or force:
         now = ctx.now()
         with ctx.db.session() as session:

@@ -268,6 +268,16 @@ class Passage(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class EmbedQueue(Base):
+    """A passage waiting for its vector: ingestion writes passages lexically searchable at once and
+    queues the ones dense search covers (the title and lead); the embedding job drains this in batches."""
+
+    __tablename__ = "embed_queue"
+
+    passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class QALog(Base):
     """Every question and answer, with citations and latency, for follow-ups and evaluation."""
 
