@@ -289,6 +289,7 @@ def index_stragglers(
             classifier=ctx.classifier(),
             stored_before=ctx.now() - grace,
             limit=limit,
+            defer=True,  # vectors from the embedding job, after the round, like any ingested article
         )
     if written:
         log.info("indexed %d passage(s) of articles left unindexed", written)

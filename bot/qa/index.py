@@ -144,6 +144,7 @@ def index_missing(
     batch: int = 200,
     stored_before: datetime | None = None,
     limit: int | None = None,
+    defer: bool = False,
 ) -> int:
     """Index original articles that have no passages yet (a catch-up after an upgrade or a cut-short
     ingest): all of them, or those stored before `stored_before`, newest first, at most `limit`.
@@ -158,7 +159,8 @@ def index_missing(
     missing = list(session.scalars(query.order_by(Article.id.desc()).limit(limit)))
     written = 0
     for start in range(0, len(missing), batch):
-        written += index_articles(session, missing[start : start + batch], embedder, classifier=classifier)
+        ids = missing[start : start + batch]
+        written += index_articles(session, ids, embedder, classifier=classifier, defer=defer)
         session.commit()
         session.expunge_all()
     return written
