@@ -136,6 +136,7 @@ class EmbedClock:
     """Time spent inside the embedder (wraps `LocalEmbedder.embed` for this process)."""
 
     seconds = 0.0
+    texts = 0
 
     @classmethod
     def install(cls) -> None:
@@ -149,6 +150,7 @@ class EmbedClock:
                 return embed(self, texts)
             finally:
                 cls.seconds += time.perf_counter() - start
+                cls.texts += len(texts)
 
         LocalEmbedder.embed = timed  # type: ignore[method-assign]
 
@@ -167,7 +169,7 @@ def deployed_bench(count: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 ctx = build_context(Path(tmp), embedder=embedder)
                 add_feeds(ctx, [f"{base}/feed/{n}.xml" for n in range(feeds)])
-                EmbedClock.seconds = 0.0
+                EmbedClock.seconds, EmbedClock.texts = 0.0, 0
                 start = time.perf_counter()
                 reports = asyncio.run(ingest_due(ctx, force=True, embed_passages=False))
                 hot = time.perf_counter() - start
@@ -179,7 +181,17 @@ def deployed_bench(count: int) -> None:
                 load = time.perf_counter() - load
                 drained = embed_queued(ctx)
                 total = time.perf_counter() - start
-                figures[embedder] = (hot, hot_embed, drained, total, EmbedClock.seconds, load, peak_rss_mb())
+                rate = EmbedClock.texts / max(EmbedClock.seconds, 1e-9)
+                figures[embedder] = (
+                    hot,
+                    hot_embed,
+                    drained,
+                    total,
+                    EmbedClock.seconds,
+                    load,
+                    peak_rss_mb(),
+                    rate,
+                )
                 new = sum(len(r.new) for r in reports)
                 errors = sum(1 for r in reports if r.error)
         figures["inline"] = _inline_baseline(base, feeds)
@@ -187,8 +199,8 @@ def deployed_bench(count: int) -> None:
         f"ingestion as deployed: {count} articles from {feeds} feeds, passages indexed inline, vectors by "
         f"the embedding job after the round; {new} new, errors {errors}"
     )
-    hot, hot_embed, drained, total, embed_all, load, rss = figures["local"]
-    none_hot, *_, none_rss = figures["none"]
+    hot, hot_embed, drained, total, embed_all, load, rss, rate = figures["local"]
+    none_hot, *_, none_rss, _ = figures["none"]
     print(
         f"  default settings (local embedder): "
         f"{count / hot:.0f} articles/s searchable (target >= 100); embedder {hot_embed / hot:.0%} of that "
@@ -197,23 +209,25 @@ def deployed_bench(count: int) -> None:
     print(
         f"  dense lag: after the round the job loaded the model ({load:.1f} s) and gave {drained.passages} "
         f"passages their vectors in {drained.seconds:.1f} s ({drained.passages / max(drained.seconds, 1e-9):.0f} "
-        f"passages/s); the longest-waiting passage waited {drained.max_wait:.1f} s, the last stored "
-        f"{load + drained.seconds:.1f} s"
+        f"passages/s; the encoder alone {rate:.0f} texts/s); the longest-waiting passage waited "
+        f"{drained.max_wait:.1f} s, the last stored {load + drained.seconds:.1f} s"
     )
     print(
         f"  through to dense search: {count / total:.0f} articles/s; embedder {embed_all / total:.0%} of "
         f"all the wall time"
     )
     print(f"  EMBEDDER=none, same run: {count / none_hot:.0f} articles/s; peak RSS {none_rss:.0f} MB")
-    before, before_embed = figures["inline"]
+    before, before_embed, before_rate = figures["inline"]
     print(
         f"  before (every passage embedded inline as it was stored, as until issue 13), same run: "
-        f"{count / before:.0f} articles/s; embedder {before_embed / before:.0%} of the wall time"
+        f"{count / before:.0f} articles/s; embedder {before_embed / before:.0%} of the wall time "
+        f"(the encoder alone {before_rate:.0f} texts/s)"
     )
 
 
-def _inline_baseline(base: str, feeds: int) -> tuple[float, float]:
-    """The old way, same feeds: store, then index with every passage embedded inline; (seconds, embedder seconds)."""
+def _inline_baseline(base: str, feeds: int) -> tuple[float, float, float]:
+    """The old way, same feeds: store, then index with every passage embedded inline;
+    (seconds, embedder seconds, texts embedded per embedder second)."""
     from bot.qa import index
     from bot.service import ingest_due
 
@@ -221,13 +235,14 @@ def _inline_baseline(base: str, feeds: int) -> tuple[float, float]:
         ctx = build_context(Path(tmp), embedder="local")
         add_feeds(ctx, [f"{base}/feed/{n}.xml" for n in range(feeds)])
         dense, index.DENSE_PASSAGES = index.DENSE_PASSAGES, 10**9
-        EmbedClock.seconds = 0.0
+        EmbedClock.seconds, EmbedClock.texts = 0.0, 0
         try:
             start = time.perf_counter()
             asyncio.run(ingest_due(ctx, force=True, index_passages=False))
             with ctx.db.session() as session:
                 index.index_missing(session, ctx.embedder(), classifier=ctx.classifier())
-            return time.perf_counter() - start, EmbedClock.seconds
+            elapsed = time.perf_counter() - start
+            return elapsed, EmbedClock.seconds, EmbedClock.texts / max(EmbedClock.seconds, 1e-9)
         finally:
             index.DENSE_PASSAGES = dense
 

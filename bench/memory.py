@@ -93,7 +93,12 @@ def main() -> None:
             env.pop(name, None)
         subprocess.run([*newsbrief(), "ingest"], env=env, check=True, capture_output=True)
         base = subprocess.run(
-            [sys.executable, "-c", "import typer, resource; print(resource.getrusage(0).ru_maxrss)"],
+            # VmHWM, not ru_maxrss: a child's ru_maxrss counts the parent's pages it was forked with.
+            [
+                sys.executable,
+                "-c",
+                "import typer, re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])",
+            ],
             env=env,
             check=True,
             capture_output=True,
