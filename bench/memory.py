@@ -105,7 +105,7 @@ def main() -> None:
             text=True,
         )
         print(
-            f"newsbrief run at rest (seeds ingested, no chat configured, {args.settle:.0f} s after /healthz; "
+            f"newsbrief run at rest (seeds ingested, {args.settle:.0f} s after /healthz; "
             f"median of {args.runs}); baseline python -c 'import typer': {int(base.stdout) / 1024:.0f} MiB"
         )
         with TelegramStub(record_calls=False) as telegram, SlackStub() as slack:
