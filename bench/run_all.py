@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 BENCHES = {
     "startup": "start-up of commands beside `import typer`, cold and warm ask (issue 13: speed a user feels)",
-    "ingest": "ingestion: article pipeline, refresh cycle, page extraction (issue: foundation)",
     "encoding": "charset decoding on feedparser's and Miniflux's encoding suites, beside feedparser (issue 16)",
+    "ingest": "ingestion: article pipeline, as deployed (embedder on, beside none), refresh cycle, a 20,000-entry feed beside 100 normal ones, page extraction (issues: foundation, 13)",
+    "qa_devset": "Q&A accuracy on the labelled dev set, offline answers, default embedder (issue 13)",
+    "memory": "`newsbrief run` at rest with the seeds ingested: VmHWM (issue 13)",
     "embedders": "the two local embedding models compared (issue: stories and briefs)",
     "briefs": "clustering, offline briefs, LLM economy (issue: stories and briefs)",
     "qa": "passage index, retrieval latency, offline answers (issue: questions)",

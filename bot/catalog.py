@@ -52,9 +52,19 @@ class SourceHealth:
     charset: str | None  # which rule decoded the last read (`bot.charset.Decoded.rule`)
     date_issues: int = 0  # dates set aside: in the future or before 1990
     last_date_issue: str | None = None
+    last_items: int | None = None
+    last_cut: int = 0
+
+    @property
+    def cut_note(self) -> str | None:
+        """What the health line says when FEED_MAX_ITEMS cut the last read; None when it took everything."""
+        if not self.last_cut or self.last_items is None:
+            return None
+        taken = self.last_items - self.last_cut
+        return f"last fetch cut: took the newest {taken:,} of {self.last_items:,} items (FEED_MAX_ITEMS)"
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "cut": self.cut_note}
 
 
 @dataclass
@@ -99,7 +109,7 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
     kind = kind or await detect_kind(ctx, location)
     probe = Source(kind=kind, location=location, name="", threads=[], recent_guids=[])
     async with ctx.fetcher() as fetcher:
-        read = await read_source(probe, fetcher)
+        read = await read_source(probe, fetcher, max_items=ctx.settings.feed_max_items)
         items = await complete_items(read.items[:10], fetcher)
     pipeline = ArticlePipeline(ctx.classifier(), now=ctx.now)
     threads: Counter[str] = Counter()
@@ -111,7 +121,7 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
             langs[prepared.lang] += 1
     title = read.title or (items[0].title if items else "")
     lang = langs.most_common(1)[0][0] if langs else detect_language(title)
-    return SourcePreview(kind, location, title, lang, len(read.items), dict(threads))
+    return SourcePreview(kind, location, title, lang, read.total or len(read.items), dict(threads))
 
 
 async def detect_kind(ctx: Context, location: str) -> str:
@@ -125,7 +135,7 @@ async def detect_kind(ctx: Context, location: str) -> str:
     probe = Source(kind="feed", location=location, name="", threads=[], recent_guids=[])
     async with ctx.fetcher() as fetcher:
         try:
-            await read_source(probe, fetcher)
+            await read_source(probe, fetcher, max_items=ctx.settings.feed_max_items)
         except FeedError:
             return "url"
     return "feed"
@@ -240,6 +250,8 @@ def source_health(session: Session) -> list[SourceHealth]:
             charset=s.charset,
             date_issues=s.date_issues or 0,
             last_date_issue=s.last_date_issue,
+            last_items=s.last_items,
+            last_cut=s.last_cut or 0,
         )
         for s in sources
     ]

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     source_max_errors: int = Field(5, description="consecutive failures before a source is paused")
     ingest_interval: int = Field(900, description="seconds between checks of one source")
     max_sources: int = Field(500, description="most sources that may exist at once")
+    feed_max_items: int = Field(
+        200,
+        ge=1,
+        description="most entries taken from one feed per fetch, newest first; "
+        "the source's health says when a fetch was cut",
+    )
     source_min_interval: int = Field(
         300,
         description="seconds within which no source is fetched again, whoever asks; `ingest --force` overrides",

@@ -51,6 +51,12 @@ class SourceRead:
     not_modified: bool = False
     title: str = ""
     charset: str | None = None  # which rule decoded the bytes read (`Decoded.rule`)
+    total: int = 0  # entries the feed held; more than len(items) when FEED_MAX_ITEMS cut the read
+
+    @property
+    def cut(self) -> int:
+        """Entries left out of this read by FEED_MAX_ITEMS."""
+        return max(0, self.total - len(self.items))
 
 
 @dataclass(slots=True)
@@ -223,10 +229,13 @@ class ArticlePipeline:
         return best[1] if best else None
 
 
-async def read_source(source: Source, fetcher: Fetcher, *, executor: Executor | None = None) -> SourceRead:
+async def read_source(
+    source: Source, fetcher: Fetcher, *, executor: Executor | None = None, max_items: int | None = None
+) -> SourceRead:
     """Read one source's current items (raises one of READ_ERRORS on failure).
 
-    Parsing runs on `executor` (the default one when None), never on the event loop.
+    Parsing runs on `executor` (the default one when None), never on the event loop. A feed gives at
+    most `max_items` entries, its newest (FEED_MAX_ITEMS); `total` says how many it held.
     """
     loop = asyncio.get_running_loop()
     if source.kind == "file":
@@ -238,10 +247,11 @@ async def read_source(source: Source, fetcher: Fetcher, *, executor: Executor | 
         return read
     if source.kind == "feed":
         parse = functools.partial(
-            parse_feed, result.content, url=result.url, content_type=result.content_type
+            parse_feed, result.content, url=result.url, content_type=result.content_type, max_items=max_items
         )
         feed = await loop.run_in_executor(executor, parse)
-        read.items, read.title, read.charset = feed.items, feed.title, feed.charset
+        read.items, read.title = feed.items, feed.title
+        read.charset, read.total = feed.charset, feed.total
     else:
         page = await loop.run_in_executor(
             executor, functools.partial(extract_page, result.content, url=result.url)
@@ -317,6 +327,8 @@ def record_success(source: Source, read: SourceRead, now: datetime, interval: ti
         source.charset = read.charset[:500]
     if read.title and not source.name:
         source.name = read.title[:300]
+    if not read.not_modified:
+        source.last_items, source.last_cut = read.total or len(read.items), read.cut
     keys = [k for k in (item_key(i) for i in read.items) if k]
     if keys:
         window = [k for k in source.recent_guids if k not in set(keys)] + keys

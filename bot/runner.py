@@ -299,11 +299,13 @@ async def _serve(
 
 
 def _warm_up(ctx: Context) -> None:
-    """Build the classifier and load the local embedder now, not inside the first request."""
+    """Build the classifier now, not inside the first request.
+
+    The local embedder is not loaded here: it holds about 117 MiB (its tokenizer and vocabulary table),
+    which a process at rest does not need. The first question, or the embedding job when ingestion
+    queued passages, loads it (about a second); bench/memory.py measures the difference.
+    """
     ctx.classifier()
-    load = getattr(ctx.embedder(), "load", None)
-    if callable(load):
-        load()
 
 
 async def _run(rt: Runtime, port: int) -> None:

@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.delivery.base import Sender
 from bot.delivery.outbox import enqueue_due
 from bot.notices import notify_budget, notify_paused_sources
+from bot.qa.vectors import embed_queued
 from bot.service import index_stragglers, ingest_due
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def ingest_job(ctx: Context, *, after: Callable[[], Awaitable[object]] | None = 
         log.info(
             "ingest: %d new article(s) from %d source(s)", sum(len(r.new) for r in reports), len(reports)
         )
-        # Articles whose indexing a database restart cut short become searchable now.
-        await asyncio.to_thread(index_stragglers, ctx)
+        # Articles whose indexing a database restart cut short become searchable now, densely too.
+        if await asyncio.to_thread(index_stragglers, ctx):
+            await asyncio.to_thread(embed_queued, ctx)
         if after is not None:
             await after()
 

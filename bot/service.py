@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from bot.ingest import (
     record_success,
 )
 from bot.qa.index import index_missing, index_new_articles
+from bot.qa.vectors import embed_queued
 from bot.sources.model import RawItem
 from bot.stories import cluster_pending
 from storage import queries
@@ -51,6 +53,7 @@ async def ingest_due(
     on_report: ReportCallback | None = None,
     index_passages: bool = True,
     lease: float = SOURCE_LEASE,
+    embed_passages: bool = True,
 ) -> list[SourceReport]:
     """Read every due source once (or the given ones, or `every` one), store what is new, report per source.
 
@@ -59,8 +62,33 @@ async def ingest_due(
     by id (or by `every`) that was read too recently gets a report saying when it may be read again.
     `force` lifts that cap and reads every source (or the given ones) now; a caller that lets a person
     force it writes that to the audit log. New articles are indexed for questions as they are stored,
-    unless `index_passages` is False (then `bot.qa.index.index_missing` catches up later).
+    unless `index_passages` is False (then `bot.qa.index.index_missing` catches up later): searchable
+    lexically at once; their title and lead passages get their vectors after the round, in batches
+    (`bot.qa.vectors.embed_queued`), unless `embed_passages` is False (then the next round does it).
     """
+    reports = await _ingest_round(
+        ctx, source_ids, every, force, concurrency, on_report, index_passages, lease
+    )
+    if embed_passages and index_passages:
+        stop = threading.Event()
+        try:
+            await asyncio.to_thread(embed_queued, ctx, stop=stop)
+        except asyncio.CancelledError:  # stopping: the job ends after its batch, the rest stays queued
+            stop.set()
+            raise
+    return reports
+
+
+async def _ingest_round(
+    ctx: Context,
+    source_ids: Sequence[int] | None,
+    every: bool,
+    force: bool,
+    concurrency: int,
+    on_report: ReportCallback | None,
+    index_passages: bool,
+    lease: float,
+) -> list[SourceReport]:
     if source_ids or every or force:
         now = ctx.now()
         with ctx.db.session() as session:
@@ -191,7 +219,7 @@ async def _ingest_source(
     report = SourceReport(source_id=source.id, name=source.name or source.location)
     loop = asyncio.get_running_loop()
     try:
-        read = await read_source(source, fetcher, executor=cpu)
+        read = await read_source(source, fetcher, executor=cpu, max_items=ctx.settings.feed_max_items)
         seen = set(source.recent_guids or [])
         fresh = [i for i in read.items if (item_key(i) or "") not in seen]
         if fresh:
@@ -281,6 +309,7 @@ def index_stragglers(
             classifier=ctx.classifier(),
             stored_before=ctx.now() - grace,
             limit=limit,
+            defer=True,  # vectors from the embedding job, after the round, like any ingested article
         )
     if written:
         log.info("indexed %d passage(s) of articles left unindexed", written)

@@ -100,6 +100,8 @@ class Source(Base):
     date_issues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_date_issue: Mapped[str | None] = mapped_column(Text)
     last_date_issue_at: Mapped[datetime | None]
+    last_items: Mapped[int | None] = mapped_column(Integer)  # entries the last successful read offered
+    last_cut: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of those, left out
 
 
 class Article(Base):
@@ -271,6 +273,16 @@ class Passage(Base):
     lang: Mapped[str] = mapped_column(String(8))
     terms: Mapped[str] = mapped_column(Text)  # normalized, stemmed terms: what lexical search indexes
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class EmbedQueue(Base):
+    """A passage waiting for its vector: ingestion writes passages lexically searchable at once and
+    queues the ones dense search covers (the title and lead); the embedding job drains this in batches."""
+
+    __tablename__ = "embed_queue"
+
+    passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QALog(Base):

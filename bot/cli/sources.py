@@ -78,6 +78,8 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON"
                 f"source {row['id']} gave {row['date_issues']} implausible date(s), stored as unknown; "
                 f"last: {row['last_date_issue']}"
             )
+        if row["cut"]:
+            typer.echo(f"source {row['id']}: {row['cut']}")
 
 
 @app.command("remove")

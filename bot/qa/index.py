@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from bot.embed import Embedder, EmbedError, to_blob
+from bot.embed import Embedder, EmbedError
 from bot.figures import number_keys
 from bot.qa.query import entity_token
+from bot.qa.vectors import queue, vectors_for
 from bot.text.normalize import normalize
 from bot.text.sentences import split_paragraphs, split_sentences
 from bot.text.stem import terms
@@ -29,10 +30,13 @@ MAX_PASSAGE_CHARS = 420
 MAX_PASSAGE_SENTENCES = 3
 # A paragraph this short with no sentence end is a subheading or a caption: it leads the passage after it.
 HEADING_CHARS = 90
-EMBED_BATCH = 64
-# The vector stands for a passage's first sentences: the encoder's cost grows fast with length, and a
-# passage's lead carries its topic (bench/qa.py measures the build rate this buys).
-EMBED_CHARS = 240
+# Dense search covers an article's first passages: its title and lead, which carry its topic; a detail
+# deeper in is found lexically. Embedding every passage (17 an article) bounded ingestion at about 20
+# articles/s. On the dev set (bench/qa_devset.py, 113 questions) offline accuracy was 36 right embedding
+# every passage, 36 with 1, 35 with 2, 33 with 3, 36 with 5 (citing a labelled article 41 times against
+# 39) and 36 with 8; with 1 or 8 two seed questions asked in English of Arabic articles lose their answer
+# (tests/test_qa_answers.py), with 5 none does.
+DENSE_PASSAGES = 5
 _SENTENCE_ENDS = tuple('.!?؟…"”»)')
 
 
@@ -85,8 +89,13 @@ def index_articles(
     embedder: Embedder,
     *,
     classifier: ThreadClassifier | None = None,
+    defer: bool = False,
 ) -> int:
-    """Write passages for the given articles that have none yet (duplicates are skipped); returns how many."""
+    """Write passages for the given articles that have none yet (duplicates are skipped); returns how many.
+
+    The first DENSE_PASSAGES of each article get a vector: now, or with `defer` by the embedding job
+    (`bot.qa.vectors`), which keeps the encoder off the ingest path.
+    """
     if not article_ids:
         return 0
     done = set(
@@ -106,35 +115,25 @@ def index_articles(
             rows.append(
                 Passage(article_id=article.id, ord=ord_, text=text, lang=article.lang, terms=terms_text)
             )
-    _embed(rows, embedder)
+    dense = [row for row in rows if row.ord < DENSE_PASSAGES] if embedder.dim else []
+    if not defer:
+        _embed(dense, embedder)
     session.add_all(rows)
     session.flush()
+    if defer:
+        queue(session, [row.id for row in dense])
     return len(rows)
 
 
 def _embed(rows: list[Passage], embedder: Embedder) -> None:
-    if embedder.dim == 0:
+    try:
+        blobs = vectors_for([row.text for row in rows], embedder)
+    except EmbedError as error:
+        # Lexical search still finds these passages; a vector-less passage only misses dense search.
+        log.warning("passages stored without vectors: %s", error)
         return
-    # Batches of similar lengths waste less on padding.
-    ordered = sorted(rows, key=lambda row: len(row.text))
-    for start in range(0, len(ordered), EMBED_BATCH):
-        batch = ordered[start : start + EMBED_BATCH]
-        try:
-            vectors = embedder.embed([_lead(row.text) for row in batch])
-        except EmbedError as error:
-            # Lexical search still finds these passages; a vector-less passage only misses dense search.
-            log.warning("passages stored without vectors: %s", error)
-            return
-        for row, vector in zip(batch, vectors, strict=True):
-            row.embedding = to_blob(vector)
-
-
-def _lead(text: str) -> str:
-    """The passage's first EMBED_CHARS characters, cut at a word boundary."""
-    if len(text) <= EMBED_CHARS:
-        return text
-    cut = text.rfind(" ", 0, EMBED_CHARS)
-    return text[: cut if cut > EMBED_CHARS // 2 else EMBED_CHARS]
+    for row, blob in zip(rows, blobs, strict=True):
+        row.embedding = blob
 
 
 def index_missing(
@@ -145,6 +144,7 @@ def index_missing(
     batch: int = 200,
     stored_before: datetime | None = None,
     limit: int | None = None,
+    defer: bool = False,
 ) -> int:
     """Index original articles that have no passages yet (a catch-up after an upgrade or a cut-short
     ingest): all of them, or those stored before `stored_before`, newest first, at most `limit`.
@@ -159,20 +159,22 @@ def index_missing(
     missing = list(session.scalars(query.order_by(Article.id.desc()).limit(limit)))
     written = 0
     for start in range(0, len(missing), batch):
-        written += index_articles(session, missing[start : start + batch], embedder, classifier=classifier)
+        ids = missing[start : start + batch]
+        written += index_articles(session, ids, embedder, classifier=classifier, defer=defer)
         session.commit()
         session.expunge_all()
     return written
 
 
 def index_new_articles(ctx: Context, article_ids: Sequence[int]) -> int:
-    """The ingestion hook: index the articles just stored; a failure is logged, never raised."""
+    """The ingestion hook: index the articles just stored, their vectors queued for the embedding job
+    (`bot.qa.vectors.embed_queued`); a failure is logged, never raised."""
     if not article_ids:
         return 0
     try:
         classifier, embedder = ctx.classifier(), ctx.embedder()
         with ctx.db.session() as session:
-            return index_articles(session, article_ids, embedder, classifier=classifier)
+            return index_articles(session, article_ids, embedder, classifier=classifier, defer=True)
     except Exception:  # questions must not cost us the articles: they are stored already
         log.exception("indexing %d new article(s) for questions failed", len(article_ids))
         return 0
