@@ -74,6 +74,28 @@ def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
     return job
 
 
+def alerts_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
+    """Cluster what came in, alert the newly corroborated stories, release alerts whose quiet hours ended."""
+    from bot.briefing import cluster_pending
+    from bot.reader.alerts import scan
+
+    async def job() -> None:
+        loop = asyncio.get_running_loop()
+
+        def wake_soon() -> None:  # called from the worker thread: wake the senders on the loop
+            if wake is not None:
+                loop.call_soon_threadsafe(wake)
+
+        def work() -> object:
+            cluster_pending(ctx)
+            return scan(ctx, wake=wake_soon)
+
+        report = await asyncio.to_thread(work)
+        log.debug("alerts: %s", report)
+
+    return job
+
+
 def notices_job(ctx: Context, senders: Sequence[Sender]) -> Job:
     """Tell the admins what they must hear once (today: the token budget is spent)."""
 
@@ -116,9 +138,10 @@ def default_jobs(
     after_ingest: Callable[[], Awaitable[object]] | None = None,
     senders: Sequence[Sender] = (),
 ) -> dict[str, tuple[Job, int]]:
-    """ingest every INGEST_INTERVAL, deliver every minute, admin notices every minute."""
+    """ingest every INGEST_INTERVAL, deliver and admin notices every minute, alerts every ALERT_SCAN_INTERVAL."""
     return {
         "ingest": (ingest_job(ctx, after=after_ingest), ctx.settings.ingest_interval),
         "deliver": (deliver_job(ctx, wake=wake), DELIVER_INTERVAL),
         "notices": (notices_job(ctx, senders), DELIVER_INTERVAL),
+        "alerts": (alerts_job(ctx, wake=wake), ctx.settings.alert_scan_interval),
     }
