@@ -87,7 +87,8 @@ class Settings(BaseSettings):
 
     # Reader control: alerts, digests, filters, the web pages
     alert_min_outlets: int = Field(
-        2, description="independent outlets that corroborate a story for an instant alert (wire copies count once)"
+        2,
+        description="independent outlets that corroborate a story for an instant alert (wire copies count once)",
     )
     alert_max_per_day: int = Field(
         10, description="instant alerts per subscription per local day; past it the rest wait for the brief"
@@ -99,7 +100,8 @@ class Settings(BaseSettings):
     filter_max_words: int = Field(5, description="words per keyword filter term")
     filter_max_terms: int = Field(20, description="keyword filter terms per subscription")
     public_base_url: str = Field(
-        "", description="public address of the web pages (briefs, stories, feeds); empty: no links in messages"
+        "",
+        description="public address of the web pages (briefs, stories, feeds); empty: no links in messages",
     )
 
     # Operations

@@ -71,6 +71,9 @@ def create_web_app(
     ]
     if telegram is not None and ctx.settings.telegram_webhook_url:
         all_routes.append(Route(webhook_path(ctx), telegram_webhook(ctx, telegram), methods=["POST"]))
+    from bot.reader.web import routes as reader_routes  # the read-only pages and feeds (issue 15)
+
+    all_routes += reader_routes(ctx)
     all_routes += list(routes)
     return Starlette(routes=all_routes)
 
