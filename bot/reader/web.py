@@ -11,13 +11,15 @@ http(s) addresses, and Arabic pages are `dir="rtl" lang="ar"` with outlet names 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from cachetools import TTLCache
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,9 +30,8 @@ from bot.briefs import LABELS, Member, StoryEntry, compose, outlet_of
 from bot.context import Context
 from bot.reader.links import story_url
 from bot.reader.texts import words as reader_words
-from bot.stories import story_members
 from bot.summarize import Summary
-from storage.models import Brief, Story, Thread
+from storage.models import Article, Brief, Story, StoryArticle, Thread
 from storage.models import Summary as SummaryRow
 
 FEED_ENTRIES = 30
@@ -38,7 +39,26 @@ PAGE_WORDS = {
     "en": {"as_of": "As of", "feed": "Atom feed", "first_report": "First report", "last_report": "latest"},
     "ar": {"as_of": "حتى", "feed": "موجز Atom", "first_report": "أول تقرير", "last_report": "آخر تقرير"},
 }
-CACHE_HEADERS = {"Cache-Control": "public, max-age=60"}
+PAGE_TTL = 30.0  # seconds a rendered story page or feed is reused; briefs never change
+CACHE_HEADERS = {"Cache-Control": f"public, max-age={int(PAGE_TTL)}"}
+
+
+class PageCache:
+    """Rendered pages kept for PAGE_TTL seconds, per app (one database)."""
+
+    def __init__(self, *, ttl: float = PAGE_TTL, size: int = 4096) -> None:
+        self._pages: TTLCache[tuple[Any, ...], str | None] = TTLCache(maxsize=size, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], render: Callable[[], str | None]) -> str | None:
+        """The page from the cache, or rendered now and kept."""
+        with self._lock:
+            if key in self._pages:
+                return self._pages[key]
+        body = render()
+        with self._lock:
+            self._pages[key] = body
+        return body
 
 
 def _web_link(url: Any) -> bool:
@@ -87,29 +107,49 @@ def brief_page(ctx: Context, brief_id: int, *, base: str = "") -> str | None:
     )
 
 
-def story_payload(session: Session, story: Story, lang: str) -> dict[str, Any]:
-    """A story as a brief's story: its latest summary in `lang` (or its title) and every member cited."""
-    members = story_members(session, story.id)
-    row = session.scalars(
-        select(SummaryRow)
-        .where(SummaryRow.story_id == story.id, SummaryRow.lang == lang)
+def story_payloads(session: Session, stories: Sequence[Story], lang: str) -> dict[int, dict[str, Any]]:
+    """Stories as a brief's stories: the latest summary in `lang` (or the title), every member cited.
+
+    Three queries whatever the number of stories, reading only the columns a page shows.
+    """
+    ids = [story.id for story in stories]
+    members: dict[int, list[Member]] = {i: [] for i in ids}
+    rows = session.execute(
+        select(StoryArticle.story_id, Article.id, Article.outlet, Article.url, Article.title, Article.lang)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .where(StoryArticle.story_id.in_(ids))
+        .order_by(func.coalesce(Article.published_at, Article.fetched_at), Article.id)
+    )
+    for story_id, article_id, outlet, url, title, article_lang in rows:
+        members[story_id].append(Member(article_id, outlet_of(outlet, url), url, title, article_lang))
+    summaries: dict[int, Summary] = {}
+    for story_id, payload in session.execute(
+        select(SummaryRow.story_id, SummaryRow.payload)
+        .where(SummaryRow.story_id.in_(ids), SummaryRow.lang == lang)
         .order_by(SummaryRow.id.desc())
-        .limit(1)
-    ).first()
-    summary = Summary.from_dict(row.payload) if row else Summary(lang, story.title or "", (), "offline")
-    entry = StoryEntry(
-        story.id,
-        summary,
-        [Member(a.id, outlet_of(a.outlet, a.url), a.url, a.title, a.lang) for a in members],
-        story.first_report_at,
-        story.last_report_at,
-        len(story.figures or []),
-    )
-    when = story.last_report_at or story.updated_at
-    payload = compose(
-        thread_id=story.thread_id, thread_name="", lang=lang, as_of=when, since=None, entries=[entry]
-    )
-    return dict(payload["stories"][0])
+    ):
+        summaries.setdefault(story_id, Summary.from_dict(payload))
+    out = {}
+    for story in stories:
+        entry = StoryEntry(
+            story.id,
+            summaries.get(story.id) or Summary(lang, story.title or "", (), "offline"),
+            members[story.id],
+            story.first_report_at,
+            story.last_report_at,
+            len(story.figures or []),
+        )
+        when = story.last_report_at or story.updated_at
+        payload = compose(
+            thread_id=story.thread_id, thread_name="", lang=lang, as_of=when, since=None, entries=[entry]
+        )
+        out[story.id] = dict(payload["stories"][0])
+    return out
+
+
+def story_payload(session: Session, story: Story, lang: str) -> dict[str, Any]:
+    """One story as a brief's story."""
+    return story_payloads(session, [story], lang)[story.id]
 
 
 def story_page(ctx: Context, story_id: int, lang: str, *, base: str = "") -> str | None:
@@ -163,8 +203,9 @@ def feed(ctx: Context, thread_id: str, lang: str, *, base: str) -> str | None:
             .limit(FEED_ENTRIES)
         ).all()
         entries = []
+        payloads = story_payloads(session, stories, lang)
         for story in stories:
-            data = story_payload(session, story, lang)
+            data = payloads[story.id]
             link = story_url(base, story.id, lang) or f"/stories/{story.id}.{lang}"
             entries.append(
                 {
@@ -193,10 +234,12 @@ def feed(ctx: Context, thread_id: str, lang: str, *, base: str) -> str | None:
 
 def routes(ctx: Context) -> list[BaseRoute]:
     """The read-only web routes."""
+    cached = PageCache().get
 
     async def brief(request: Request) -> Response:
+        brief_id, base = request.path_params["brief_id"], _base(ctx, request)
         body = await run_in_threadpool(
-            brief_page, ctx, request.path_params["brief_id"], base=_base(ctx, request)
+            cached, ("brief", brief_id, base), lambda: brief_page(ctx, brief_id, base=base)
         )
         return _html(body)
 
@@ -204,8 +247,9 @@ def routes(ctx: Context) -> list[BaseRoute]:
         lang = request.path_params.get("lang", "en")
         if lang not in LABELS:
             return PlainTextResponse("unknown language", status_code=404)
+        story_id, base = request.path_params["story_id"], _base(ctx, request)
         body = await run_in_threadpool(
-            story_page, ctx, request.path_params["story_id"], lang, base=_base(ctx, request)
+            cached, ("story", story_id, lang, base), lambda: story_page(ctx, story_id, lang, base=base)
         )
         return _html(body)
 
@@ -213,8 +257,9 @@ def routes(ctx: Context) -> list[BaseRoute]:
         lang = request.path_params["lang"]
         if lang not in LABELS:
             return PlainTextResponse("unknown language", status_code=404)
+        thread_id, base = request.path_params["thread_id"], _base(ctx, request)
         body = await run_in_threadpool(
-            feed, ctx, request.path_params["thread_id"], lang, base=_base(ctx, request)
+            cached, ("feed", thread_id, lang, base), lambda: feed(ctx, thread_id, lang, base=base)
         )
         if body is None:
             return PlainTextResponse("no such thread", status_code=404)
