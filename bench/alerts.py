@@ -56,6 +56,7 @@ def prepare(folder: Path, subscribers: int) -> Context:
     ]  # fmt: skip
     with ctx.db.session() as session:
         session.execute(insert(Subscription), rows)
+    ctx.classifier()  # built once at start-up by `newsbrief run` (its warm-up), not per alert
     return ctx
 
 
@@ -98,7 +99,14 @@ def cancel_pending(ctx: Context) -> None:
 
 
 async def run(
-    ctx: Context, base: str, *, rounds: int, rate: float, concurrency: int, subscribers: int
+    ctx: Context,
+    base: str,
+    *,
+    rounds: int,
+    rate: float,
+    concurrency: int,
+    subscribers: int,
+    trace: bool = False,
 ) -> None:
     ctx.settings.telegram_base_url = f"{base}/bot"
     loop = asyncio.get_running_loop()
@@ -123,6 +131,11 @@ async def run(
             latencies.append(time.perf_counter() - started)
             report = await scan
             fan_out.append(time.perf_counter() - started)
+            if trace:
+                print(
+                    f"  round {n}: first alert {latencies[-1] * 1000:.0f} ms, all rows {fan_out[-1]:.1f} s",
+                    flush=True,
+                )
             assert report.deliveries == subscribers, report
             await asyncio.to_thread(cancel_pending, ctx)
             while await asyncio.to_thread(open_rows, ctx):
@@ -142,7 +155,7 @@ async def run(
         mark = time.perf_counter()
         while worker.stats.parts - before < subscribers:
             await asyncio.sleep(0.01)
-            if time.perf_counter() - mark > 1 and "--trace" in sys.argv:
+            if time.perf_counter() - mark > 5 and trace:
                 mark = time.perf_counter()
                 print(
                     f"  {mark - started:.1f} s: {worker.stats.parts - before} sent, open rows {open_rows(ctx)}"
@@ -181,6 +194,7 @@ def main() -> None:
                     rate=args.rate,
                     concurrency=args.concurrency,
                     subscribers=args.subscribers,
+                    trace=args.trace,
                 )
             )
         finally:

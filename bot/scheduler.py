@@ -139,9 +139,19 @@ def default_jobs(
     senders: Sequence[Sender] = (),
 ) -> dict[str, tuple[Job, int]]:
     """ingest every INGEST_INTERVAL, deliver and admin notices every minute, alerts every ALERT_SCAN_INTERVAL."""
+    alerts = alerts_job(ctx, wake=wake)
+
+    async def after() -> None:  # what came in is checked for alerts at once, not at the next scan
+        try:
+            await alerts()
+        except Exception:  # a failed check must not hold back what follows; the next scan retries
+            log.exception("alerts after ingest failed")
+        if after_ingest is not None:
+            await after_ingest()
+
     return {
-        "ingest": (ingest_job(ctx, after=after_ingest), ctx.settings.ingest_interval),
+        "ingest": (ingest_job(ctx, after=after), ctx.settings.ingest_interval),
         "deliver": (deliver_job(ctx, wake=wake), DELIVER_INTERVAL),
         "notices": (notices_job(ctx, senders), DELIVER_INTERVAL),
-        "alerts": (alerts_job(ctx, wake=wake), ctx.settings.alert_scan_interval),
+        "alerts": (alerts, ctx.settings.alert_scan_interval),
     }

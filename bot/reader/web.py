@@ -73,6 +73,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html", "atom"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates ship with the package: no stat() per page
     )
     env.filters["web_link"] = _web_link
     return env
