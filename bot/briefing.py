@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import briefs, outlets, transparency
 from bot.briefs import BriefError, Member, StoryEntry
 from bot.context import Context
+from bot.reader.links import brief_url
 from bot.stories import story_members
 from bot.summarize import LANGS, SourceArticle, StoryInput, Summarizer, Summary
 from bot.summarize import cache as summary_cache
@@ -95,21 +96,8 @@ def build_brief(
         pending = [
             _load(session, story, thread, summarizer) for story in _stories_since(session, thread_id, since)
         ]
-    for item in pending:  # outside any session: this is where the model is called
-        if item.summaries is None:
-            item.summaries = summarizer.summarize(item.story)
+    _summarize(ctx, pending, summarizer)
     with ctx.db.session() as session:
-        for item in pending:
-            assert item.summaries is not None
-            if not any(s.transient for s in item.summaries.values()):
-                summary_cache.store(
-                    session,
-                    story_id=item.story_id,
-                    key=item.key,
-                    model=summarizer.model,
-                    version=summarizer.version,
-                    summaries=item.summaries,
-                )
         entries = [_entry(item, lang) for item in pending]
         name = thread.name_ar if lang == "ar" else thread.name_en
         payload = briefs.compose(
@@ -132,8 +120,49 @@ def build_brief(
         )
         session.add(row)
         session.flush()
+        if ctx.settings.public_base_url:  # the renderers link the full page when a message is cut
+            payload = {**payload, "page_url": brief_url(ctx.settings.public_base_url, row.id)}
+            row.payload = payload
         ctx.metrics.briefs_built.labels(thread_id, lang).inc()
         return BuiltBrief(row.id, payload)
+
+
+def _summarize(ctx: Context, pending: list[_Pending], summarizer: Summarizer) -> None:
+    """Summaries for the stories not in the cache (outside any session: the model is called here)."""
+    for item in pending:
+        if item.summaries is None:
+            item.summaries = summarizer.summarize(item.story)
+    with ctx.db.session() as session:
+        for item in pending:
+            assert item.summaries is not None
+            if not any(s.transient for s in item.summaries.values()):
+                summary_cache.store(
+                    session,
+                    story_id=item.story_id,
+                    key=item.key,
+                    model=summarizer.model,
+                    version=summarizer.version,
+                    summaries=item.summaries,
+                )
+
+
+def story_entries(
+    ctx: Context, thread_id: str, story_ids: list[int], *, summarizer: Summarizer | None = None
+) -> dict[int, dict[str, StoryEntry]]:
+    """Chosen stories of a thread summarized in every language (cached), as brief entries."""
+    thread = _thread(ctx, thread_id)
+    summarizer = summarizer or summarizer_for(ctx)
+    with ctx.db.session() as session:
+        stories = session.scalars(select(Story).where(Story.id.in_(story_ids)).order_by(Story.id))
+        pending = [_load(session, story, thread, summarizer) for story in stories]
+    _summarize(ctx, pending, summarizer)
+    return {item.story_id: {lang: _entry(item, lang) for lang in LANGS} for item in pending}
+
+
+def thread_name(ctx: Context, thread_id: str, lang: str) -> str:
+    """A thread's name in `lang`."""
+    thread = _thread(ctx, thread_id)
+    return thread.name_ar if lang == "ar" else thread.name_en
 
 
 def _thread(ctx: Context, thread_id: str) -> ThreadDef:

@@ -39,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
         "nothing_since": "Nothing new on {thread} since {since}.",
         "nothing": "No stories on {thread} yet.",
         "fallback": "offline summary",
+        "full_brief": "Read the whole brief on the web",
+        "story_page": "The story on the web",
     },
     "ar": {
         "brief": "{thread}: موجز {date}",
@@ -47,6 +49,8 @@ LABELS: dict[str, dict[str, str]] = {
         "nothing_since": "لا جديد في ملف {thread} منذ {since}.",
         "nothing": "لا توجد أخبار في ملف {thread} بعد.",
         "fallback": "ملخص دون نموذج",
+        "full_brief": "اقرأ الموجز كاملاً على الويب",
+        "story_page": "الخبر على الويب",
     },
 }
 
@@ -84,6 +88,11 @@ def labels(lang: str) -> dict[str, str]:
     if lang not in LABELS:
         raise BriefError(f"language must be one of {', '.join(sorted(LABELS))}, not {lang!r}")
     return LABELS[lang]
+
+
+def page_link_label(payload: Mapping[str, Any]) -> str:
+    """The words of the link to a brief's (or an alert's story's) web page."""
+    return labels(payload["lang"])["story_page" if payload.get("kind") == "alert" else "full_brief"]
 
 
 def outlet_of(outlet: str, url: str | None, source_name: str = "") -> str:

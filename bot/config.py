@@ -91,6 +91,25 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
     slack_admin_ids: CommaList = Field(default_factory=list, description="Slack admin user ids")
 
+    # Reader control: alerts, digests, filters, the web pages
+    alert_min_outlets: int = Field(
+        2,
+        description="independent outlets that corroborate a story for an instant alert (wire copies count once)",
+    )
+    alert_max_per_day: int = Field(
+        10, description="instant alerts per subscription per local day; past it the rest wait for the brief"
+    )
+    alert_scan_interval: int = Field(
+        10, description="seconds between checks for newly corroborated stories to alert"
+    )
+    weekly_max_stories: int = Field(7, description="stories in a weekly digest, top by importance")
+    filter_max_words: int = Field(5, description="words per keyword filter term")
+    filter_max_terms: int = Field(20, description="keyword filter terms per subscription")
+    public_base_url: str = Field(
+        "",
+        description="public address of the web pages (briefs, stories, feeds); empty: no links in messages",
+    )
+
     # Operations
     redis_url: str = Field(
         "", description="Redis for the per-bot send rate shared by all processes; empty: PostgreSQL"

@@ -76,6 +76,28 @@ def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
     return job
 
 
+def alerts_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
+    """Cluster what came in, alert the newly corroborated stories, release alerts whose quiet hours ended."""
+    from bot.reader.alerts import scan
+    from bot.stories import cluster_pending
+
+    async def job() -> None:
+        loop = asyncio.get_running_loop()
+
+        def wake_soon() -> None:  # called from the worker thread: wake the senders on the loop
+            if wake is not None:
+                loop.call_soon_threadsafe(wake)
+
+        def work() -> object:
+            cluster_pending(ctx)
+            return scan(ctx, wake=wake_soon)
+
+        report = await asyncio.to_thread(work)
+        log.debug("alerts: %s", report)
+
+    return job
+
+
 def notices_job(ctx: Context, senders: Sequence[Sender]) -> Job:
     """Tell the admins of every platform what they must hear once: the token budget is spent, a source paused."""
 
@@ -121,9 +143,20 @@ def default_jobs(
     after_ingest: Callable[[], Awaitable[object]] | None = None,
     senders: Sequence[Sender] = (),
 ) -> dict[str, tuple[Job, int]]:
-    """ingest every INGEST_INTERVAL, deliver every minute, admin notices every minute."""
+    """ingest every INGEST_INTERVAL, deliver and admin notices every minute, alerts every ALERT_SCAN_INTERVAL."""
+    alerts = alerts_job(ctx, wake=wake)
+
+    async def after() -> None:  # what came in is checked for alerts at once, not at the next scan
+        try:
+            await alerts()
+        except Exception:  # a failed check must not hold back what follows; the next scan retries
+            log.exception("alerts after ingest failed")
+        if after_ingest is not None:
+            await after_ingest()
+
     return {
-        "ingest": (ingest_job(ctx, after=after_ingest), ctx.settings.ingest_interval),
+        "ingest": (ingest_job(ctx, after=after), ctx.settings.ingest_interval),
         "deliver": (deliver_job(ctx, wake=wake), DELIVER_INTERVAL),
         "notices": (notices_job(ctx, senders), DELIVER_INTERVAL),
+        "alerts": (alerts, ctx.settings.alert_scan_interval),
     }

@@ -109,6 +109,10 @@ def subscribe(
             row = Subscription(platform=platform, chat_id=str(chat_id), thread_id=thread_id, lang=one_lang)
             session.add(row)
         row.deliver_at, row.timezone, row.active, row.next_due_at = deliver_at, timezone, True, due
+        if row.cadence == "weekly":  # a weekly digest keeps its weekday
+            from bot.reader.schedule import next_due
+
+            row.next_due_at = next_due("weekly", row.weekday, deliver_at, timezone, after=now)
         row.created_by = row.created_by or created_by
         rows.append(row)
     session.flush()

@@ -59,5 +59,8 @@ def create_web_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    from bot.reader.web import routes as reader_routes  # the read-only pages and feeds (issue 15)
+
+    all_routes += reader_routes(ctx)
     all_routes += list(routes)
     return Starlette(routes=all_routes)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -329,12 +330,50 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_brief_at: Mapped[datetime | None]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Reader control (issue 15): how often briefs come, instant alerts, quiet hours and keyword filters.
+    chat_kind: Mapped[str] = mapped_column(String(16), default="private", server_default="private")
+    cadence: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")  # daily | weekly
+    weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # weekly: 0 = Monday
+    alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # HH:MM local; None = no quiet hours
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    include_terms: Mapped[list[Any]] = mapped_column(default=list)  # words or phrases, as written
+    exclude_terms: Mapped[list[Any]] = mapped_column(default=list)
 
     __table_args__ = (
         UniqueConstraint(
             "platform", "chat_id", "thread_id", "lang", name="uq_subscriptions_chat_thread_lang"
         ),
     )
+
+
+class StoryAlert(Base):
+    """A story found corroborated: alerted once, whoever asks again, and why."""
+
+    __tablename__ = "story_alerts"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    reason: Mapped[str] = mapped_column(String(200))  # e.g. "outlets:3" or "official:KCNA"
+    briefs: Mapped[dict[str, Any]] = mapped_column(default=dict)  # lang -> brief id of the alert message
+
+
+class SubscriptionAlert(Base):
+    """What became of one story's alert for one subscription: sent, held (quiet hours) or capped."""
+
+    __tablename__ = "subscription_alerts"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # sent | held | released | capped
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    local_day: Mapped[str] = mapped_column(String(10))  # the reader's date, for ALERT_MAX_PER_DAY
+    release_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    __table_args__ = (Index("ix_subscription_alerts_day", "subscription_id", "local_day"),)
 
 
 class Delivery(Base):
@@ -349,6 +388,7 @@ class Delivery(Base):
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="brief", server_default="brief")  # brief | alert
     parts_total: Mapped[int] = mapped_column(Integer, default=0)
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -404,8 +444,10 @@ __all__ = [
     "Setting",
     "Source",
     "Story",
+    "StoryAlert",
     "StoryArticle",
     "Subscription",
+    "SubscriptionAlert",
     "Summary",
     "Thread",
     "UniqueConstraint",

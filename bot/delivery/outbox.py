@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from bot.briefing import build_brief
 from bot.briefs import BriefError
 from bot.context import Context
-from bot.subscriptions import due_subscriptions, next_due_at
+from bot.reader.fit import fit_brief
+from bot.reader.schedule import WEEK, next_due
+from bot.subscriptions import due_subscriptions
 from storage.models import Brief, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,11 @@ class _Due:
     timezone: str
     due: datetime
     since: datetime
+    cadence: str = "daily"
+    weekday: int = 0
+    alerts: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,47 +86,51 @@ def enqueue_due(ctx: Context, *, platform: str | None = None) -> list[int]:
     now = ctx.now()
     with ctx.db.session() as session:
         due = [_due(row) for row in due_subscriptions(session, now) if platform in (None, row.platform)]
-    groups: dict[tuple[str, str, datetime], list[_Due]] = defaultdict(list)
+    groups: dict[tuple[str, str, datetime, str], list[_Due]] = defaultdict(list)
     for item in due:
-        groups[(item.thread_id, item.lang, item.since)].append(item)
+        groups[(item.thread_id, item.lang, item.since, item.cadence)].append(item)
     created: list[int] = []
-    for (thread_id, lang, since), members in groups.items():
+    for (thread_id, lang, since, cadence), members in groups.items():
         try:
             brief = build_brief(ctx, thread_id=thread_id, lang=lang, since=since)
         except BriefError as error:
             log.warning("brief %s/%s not built: %s", thread_id, lang, error)
             continue
-        for start in range(0, len(members), WRITE_BATCH):
-            created += _write(ctx, members[start : start + WRITE_BATCH], brief.id, now)
+        kind = "weekly" if cadence == "weekly" else "brief"
+        for brief_id, fitted in fit_brief(ctx, brief.id, brief.payload, members, cadence=cadence):
+            chosen = cast(list[_Due], fitted)
+            for start in range(0, len(chosen), WRITE_BATCH):
+                created += _write(ctx, chosen[start : start + WRITE_BATCH], brief_id, now, kind)
     return created
 
 
 def _due(row: Subscription) -> _Due:
     due = row.next_due_at
     assert due is not None
-    since = row.last_brief_at or (due - FIRST_BRIEF_SPAN)
+    since = row.last_brief_at or (due - (WEEK if row.cadence == "weekly" else FIRST_BRIEF_SPAN))
     return _Due(
-        row.id, row.platform, row.chat_id, row.thread_id, row.lang, row.deliver_at, row.timezone, due, since
-    )
+        row.id, row.platform, row.chat_id, row.thread_id, row.lang, row.deliver_at, row.timezone, due, since,
+        row.cadence, row.weekday, row.alerts, tuple(row.include_terms or ()), tuple(row.exclude_terms or ()),
+    )  # fmt: skip
 
 
-def _write(ctx: Context, members: list[_Due], brief_id: int, now: datetime) -> list[int]:
+def _write(ctx: Context, members: list[_Due], brief_id: int, now: datetime, kind: str = "brief") -> list[int]:
     """Delivery rows and the subscriptions' next due times, in one transaction; a clash falls back to one by one."""
     try:
         with ctx.db.session() as session:
-            return _write_rows(session, members, brief_id, now)
+            return _write_rows(session, members, brief_id, now, kind)
     except IntegrityError:  # another process enqueued some of them first
         created: list[int] = []
         for member in members:
             try:
                 with ctx.db.session() as session:
-                    created += _write_rows(session, [member], brief_id, now)
+                    created += _write_rows(session, [member], brief_id, now, kind)
             except IntegrityError:
                 continue
         return created
 
 
-def _write_rows(session: Session, members: list[_Due], brief_id: int, now: datetime) -> list[int]:
+def _write_rows(session: Session, members: list[_Due], brief_id: int, now: datetime, kind: str) -> list[int]:
     keys = {delivery_key(m.platform, m.id, m.due): m for m in members}
     existing = set(session.scalars(select(Delivery.key).where(Delivery.key.in_(list(keys)))))
     rows = [
@@ -130,6 +141,7 @@ def _write_rows(session: Session, members: list[_Due], brief_id: int, now: datet
             platform=m.platform,
             chat_id=m.chat_id,
             status="pending",
+            kind=kind,
             next_attempt_at=now,
         )
         for key, m in keys.items()
@@ -141,7 +153,9 @@ def _write_rows(session: Session, members: list[_Due], brief_id: int, now: datet
     for sub in subscriptions:
         item = by_id[sub.id]
         sub.last_brief_at = now
-        sub.next_due_at = next_due_at(item.deliver_at, item.timezone, after=max(now, item.due))
+        sub.next_due_at = next_due(
+            item.cadence, item.weekday, item.deliver_at, item.timezone, after=max(now, item.due)
+        )
     session.flush()
     return [row.id for row in rows]
 

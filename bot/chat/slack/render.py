@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.briefs import story_citations
+from bot.briefs import page_link_label, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
 from bot.citations import Citation, fields
@@ -159,7 +159,13 @@ def brief_messages(brief: Mapping[str, Any]) -> list[Message]:
         blocks += sections(plain(brief.get("message", "")))
     for story in brief.get("stories", []):
         blocks += _story_blocks(story, brief["lang"])
-    return messages(blocks, plain(brief["title"]))
+    out = messages(blocks, plain(brief["title"]))
+    url = brief.get("page_url")
+    if url and (len(out) > 1 or brief.get("kind") == "alert"):  # cut, or an alert: link the full page
+        out = messages(
+            [*blocks, *context_blocks([link(url, escape(page_link_label(brief)))])], plain(brief["title"])
+        )
+    return out
 
 
 def _header(title: str) -> str:

@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from bot.briefs import labels, sources_heading, story_citations
+from bot.briefs import labels, page_link_label, sources_heading, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
 from bot.citations import Citation, fields
@@ -79,8 +79,16 @@ def _sources(story: Mapping[str, Any], words: Mapping[str, str], lang: str) -> s
 
 
 def render_brief(payload: Mapping[str, Any], *, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """The brief as Telegram messages."""
-    return finish(brief_html(payload), payload["lang"], limit=limit)
+    """The brief as Telegram messages; a link to its web page when it had to be split (or is an alert)."""
+    text = brief_html(payload)
+    parts = finish(text, payload["lang"], limit=limit)
+    href = _href(payload.get("page_url"))
+    if href and (len(parts) > 1 or payload.get("kind") == "alert"):
+        label = page_link_label(payload)
+        parts = finish(
+            f'{text}\n\n<a href="{href}">{html.escape(label, quote=False)}</a>', payload["lang"], limit=limit
+        )
+    return parts
 
 
 def answer_html(answer: Answer) -> str:

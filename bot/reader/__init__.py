@@ -1,0 +1,1 @@
+"""Reader control: cadence, instant alerts, quiet hours, keyword filters, and briefs on the web."""
