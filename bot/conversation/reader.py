@@ -152,7 +152,19 @@ async def _subscribe(
 
 @action("settings")
 async def settings(conv: Conversation, req: Request, lang: str) -> Reply:
-    """This chat's subscriptions, with buttons to end them, and the interface language."""
+    """This chat's subscriptions, with buttons to end them, and the interface language.
+
+    With arguments (`/settings cadence weekly`, `/settings quiet 22:00-07:00`, `/settings include Shoigu`,
+    in English or Arabic words: see `bot.reader.chat_settings`), one setting of every subscription of
+    this chat changes first; in a group only its administrators may change it.
+    """
+    if req.text and not req.button:
+        if not req.chat_admin:
+            return text(lang, t(lang, "group_admins_only"))
+        name, count, rows = await conv.db(store.change_settings, conv.ctx, req.platform, req.chat, req.text)
+        reply = Reply(lang, blocks=[Block(nt(lang, "settings_changed", count, setting=name), "title")])
+        reply.blocks += [Block(_describe(row)) for row in rows]
+        return reply
     subs = await conv.db(store.chat_subscriptions, conv.ctx, req.platform, req.chat)
     names = {th.id: th.name(lang) for th in await conv.db(store.threads, conv.ctx)}
     lines = [
@@ -165,6 +177,20 @@ async def settings(conv: Conversation, req: Request, lang: str) -> Reply:
         LANG_BUTTONS
     ]
     return reply
+
+
+def _describe(row: dict[str, object]) -> str:
+    """One subscription's settings on one line, as `/settings` shows them after a change."""
+    parts = [f"{row['thread']} ({row['lang']})", f"{row['cadence']}", f"{row['time']} {row['timezone']}"]
+    if row.get("weekday"):
+        parts.append(str(row["weekday"]))
+    parts.append(f"alerts {'on' if row['alerts'] else 'off'}")
+    if row.get("quiet"):
+        parts.append(f"quiet {row['quiet']}")
+    for key in ("include", "exclude"):
+        if row.get(key):
+            parts.append(f"{key}: " + ", ".join(str(term) for term in row[key]))  # type: ignore[attr-defined]
+    return " · ".join(parts)
 
 
 @action("unsubscribe", buttons=("u",), chat_scoped=True)

@@ -141,6 +141,22 @@ def unsubscribe(ctx: Context, platform: str, chat: str, thread: str | None, subs
         )
 
 
+def change_settings(ctx: Context, platform: str, chat: str, args: str) -> tuple[str, int, list[dict[str, Any]]]:
+    """Apply one `/settings ARGS` to this chat's subscriptions: the setting, how many changed, and each
+    subscription's settings after it (cadence, alerts, quiet hours, filters, language, time, zone)."""
+    from bot.reader.chat_settings import change_setting, describe
+
+    s = ctx.settings
+    with ctx.db.session() as session:
+        applied = change_setting(session, args, platform=platform, chat_id=chat, now=ctx.now(),
+                                 max_words=s.filter_max_words, max_terms=s.filter_max_terms)  # fmt: skip
+        rows = session.scalars(
+            select(Subscription).where(Subscription.platform == platform, Subscription.chat_id == chat)
+            .order_by(Subscription.id)
+        ).all()  # fmt: skip
+        return applied.setting, len(applied.changed), [describe(row) for row in rows]
+
+
 def chat_subscriptions(ctx: Context, platform: str, chat: str) -> list[subscriptions.SubscriptionView]:
     with ctx.db.session() as session:
         return subscriptions.list_subscriptions(session, platform=platform, chat_id=chat)
