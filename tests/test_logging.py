@@ -71,6 +71,7 @@ async def test_no_secret_reaches_any_log_line_even_from_library_request_logs(
     secret_settings: Settings, caplog: pytest.LogCaptureFixture, restore_root: None
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # `newsbrief run`, started by earlier tests, quiets it
     stream = configured(secret_settings)
     log = logging.getLogger("tests.leak")
     async with TelegramSender(secret_settings, pool_size=1) as sender:

@@ -45,7 +45,7 @@ from bot.qa.service import answer_question
 from bot.sources.model import RawItem
 from bot.stories import cluster_pending
 from bot.summarize.offline import OfflineSummarizer
-from bot.text.relative import event_date
+from bot.text.relative import event_date, relative_dates
 from storage.models import Article, ArticleThread, StoryArticle
 
 KINDS_MODULE = "bot.kinds"
@@ -326,7 +326,7 @@ def _keys(ctx: Context, article_id: int, cache: dict[int, set[str]]) -> set[str]
     if article_id not in cache:
         with ctx.db.session() as session:
             article = session.get(Article, article_id)
-            cache[article_id] = number_keys(f"{article.title}\n{article.text}") if article else set()
+            cache[article_id] = _grounded_keys(article) if article else set()
     return cache[article_id]
 
 
@@ -349,3 +349,14 @@ def kind_classifier() -> Callable[[str, str], str] | None:
         return None
     function = getattr(module, KINDS_FUNCTION, None)
     return function if callable(function) else None
+
+
+def _grounded_keys(article: Article) -> set[str]:
+    """The figures an article gives: those it writes, and the days its relative dates name («اليوم السبت»
+    resolved against its own publication date, as briefs print them) and that date itself."""
+    text = f"{article.title}\n{article.text}"
+    keys = number_keys(text)
+    if article.published_at is not None:
+        keys.add(article.published_at.date().isoformat())
+        keys |= {resolved.day.isoformat() for resolved in relative_dates(text, article.published_at)}
+    return keys

@@ -108,9 +108,10 @@ def answer_messages(answer: Answer, *, ui_lang: str | None = None) -> list[Messa
 
 def _citation(citation: Citation, lang: str) -> str:
     """`[n] Outlet — Title (linked) — date`, for answers and briefs alike."""
-    outlet, title, *rest = fields(citation, lang)
-    shown = link(citation.link, plain(title, limit=MAX_TITLE) or "link")
-    return f"[{citation.n}] " + " — ".join([plain(outlet), shown, *(plain(p) for p in rest)])
+    # The title carries the link; the outlet and the date (or "date unknown") stand beside it as text.
+    shown = link(citation.link, plain(citation.title, limit=MAX_TITLE) or "link")
+    rest = [plain(p) for p in fields(citation, lang) if p not in (citation.outlet, citation.title)]
+    return f"[{citation.n}] " + " — ".join([p for p in (plain(citation.outlet), shown) if p] + rest)
 
 
 def feedback_actions(log_id: int, lang: str) -> Block:
