@@ -30,13 +30,13 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.briefing import build_brief  # noqa: E402
+from bot.briefs.build import build_brief  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.embed import LocalEmbedder  # noqa: E402
-from bot.stories import cluster_pending, cluster_thread  # noqa: E402
+from bot.stories.cluster import cluster_pending, cluster_thread  # noqa: E402
 from bot.summarize.offline import OfflineSummarizer  # noqa: E402
-from bot.threads import ThreadClassifier, load_threads  # noqa: E402
+from bot.threads.classify import ThreadClassifier, load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article, ArticleThread, Story, StoryArticle, Thread  # noqa: E402
 
@@ -335,7 +335,7 @@ def _grounded(request: dict[str, Any]) -> str:
 
 def bench_llm_economy(folder: Path) -> None:
     from bot.app import build_context
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
     from tests.servers.openai_stub import start_stub
 
     stub, stop = start_stub()

@@ -24,7 +24,7 @@ from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.qa.index import index_articles  # noqa: E402
 from bot.text.dates import find_date  # noqa: E402
-from bot.threads import load_threads  # noqa: E402
+from bot.threads.classify import load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article, ArticleThread, Thread  # noqa: E402
 

@@ -11,7 +11,7 @@ Suites (files under tests/data/encoding/, origins and licences in its README):
 
 A case passes when the decoded text equals the text the suite expects: the bytes decoded with the
 suite's expected encoding (feedparser, neighbours), or the text its test looks for (miniflux).
-Both decoders see the same bytes and the same header. newsbrief's side is `bot.charset.decode_body`,
+Both decoders see the same bytes and the same header. newsbrief's side is `bot.ingest.charset.decode_body`,
 the function that feeds (`to_utf8_xml`), pages (`extract_page`) and fetches (`FetchResult.decoded`)
 call; feedparser's side is `feedparser.parse(...).encoding` applied to the same bytes.
 """
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import feedparser
 
-from bot.charset import decode_body
+from bot.ingest.charset import decode_body
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "encoding"
 # Scripts whose every case must be right; "ascii" cases test only the rules, not the letters.

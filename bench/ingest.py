@@ -78,7 +78,7 @@ def build_context(tmp: Path, **overrides):
 
 
 def add_feeds(ctx, urls: list[str]) -> None:
-    from bot.catalog import add_source
+    from bot.ingest.catalog import add_source
 
     with ctx.db.session() as session:
         for url in urls:
@@ -100,7 +100,7 @@ def pipeline_routes(count: int) -> dict[str, tuple[bytes, str | None]]:
 
 def pipeline_bench(count: int) -> None:
     from bot.qa.index import index_missing
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     feeds = (count + PER_FEED - 1) // PER_FEED
     with FeedServer(count) as base, tempfile.TemporaryDirectory() as tmp:
@@ -159,7 +159,7 @@ def deployed_bench(count: int) -> None:
     """Ingestion as `newsbrief run` and `newsbrief ingest` do it: passages indexed on the way in, their
     vectors (title and lead) by the embedding job after the round; the default embedder and EMBEDDER=none."""
     from bot.qa.vectors import embed_queued
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     EmbedClock.install()
     feeds = (count + PER_FEED - 1) // PER_FEED
@@ -229,7 +229,7 @@ def _inline_baseline(base: str, feeds: int) -> tuple[float, float, float]:
     """The old way, same feeds: store, then index with every passage embedded inline;
     (seconds, embedder seconds, texts embedded per embedder second)."""
     from bot.qa import index
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     with tempfile.TemporaryDirectory() as tmp:
         ctx = build_context(Path(tmp), embedder="local")
@@ -248,7 +248,7 @@ def _inline_baseline(base: str, feeds: int) -> tuple[float, float, float]:
 
 
 def refresh_bench(feed_count: int) -> None:
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     corpus = list(articles(feed_count * 2, seed=2, duplicate_ratio=0.0))
     routes = {
@@ -312,7 +312,7 @@ def heavy_routes(normal: int, heavy: int) -> dict[str, tuple[bytes, str | None]]
 
 def heavy_bench(normal: int, heavy: int) -> None:
     """The refresh time of `normal` feeds alone and beside one `heavy`-entry feed (FEED_MAX_ITEMS applies)."""
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     routes = heavy_routes(normal, heavy)
     size = len(routes["/heavy.xml"][0])
@@ -361,7 +361,7 @@ def _repoint(ctx, old_port: str, new_port: str) -> None:
 def pages_bench() -> None:
     import trafilatura
 
-    from bot.sources.pages import extract_page
+    from bot.ingest.sources.pages import extract_page
 
     fixtures = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pages"
     # Bytes, as fetched: decoding is part of the work. One synthetic page in four comes in a legacy

@@ -29,13 +29,13 @@ from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bot.app import build_context  # noqa: E402
-from bot.catalog import add_source  # noqa: E402
 from bot.chat.telegram.sender import TelegramSender  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
-from bot.scheduler import ingest_job  # noqa: E402
-from bot.service import SOURCE_LEASE  # noqa: E402
+from bot.ingest.catalog import add_source  # noqa: E402
+from bot.runtime.ingest_cycle import SOURCE_LEASE  # noqa: E402
+from bot.runtime.scheduler import ingest_job  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.models import Article, ArticleThread, Delivery, Passage  # noqa: E402
 from tests.conftest import postgres_schema_url  # noqa: E402

@@ -49,7 +49,7 @@ from bot.qa.index import index_articles, passage_terms  # noqa: E402
 from bot.qa.query import analyse  # noqa: E402
 from bot.qa.retrieve import retrieve  # noqa: E402
 from bot.text.sentences import split_sentences  # noqa: E402
-from bot.threads import load_threads  # noqa: E402
+from bot.threads.classify import load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article, Passage, Thread  # noqa: E402
 from storage.search import document_frequencies, fts5_query, prune, query_tokens  # noqa: E402

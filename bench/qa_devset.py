@@ -54,8 +54,8 @@ def build(tmp: Path, embedder: str):
 
 def ingest(ctx, articles: list[dict]) -> dict[int, str]:
     """Store the articles as ingestion does; {article id in the database: dev-set id}."""
-    from bot.ingest import ArticlePipeline
-    from bot.sources.model import RawItem
+    from bot.ingest.pipeline import ArticlePipeline
+    from bot.ingest.sources.model import RawItem
 
     pipeline = ArticlePipeline(ctx.classifier(), now=ctx.now)
     items = [
@@ -92,7 +92,7 @@ def _index(ctx, article_ids: list[int]) -> None:
 
 def score(ctx, questions: list[dict], ids: dict[int, str]) -> tuple[int, int, int]:
     """(right, cited, answerable) over the questions, asked in order."""
-    from bot.qa.service import answer_question
+    from bot.qa.ask import answer_question
     from bot.text.normalize import normalize
 
     conversation: dict[str, str] = {}

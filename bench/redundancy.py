@@ -37,7 +37,7 @@ from bot.summarize import SourceArticle, StoryInput, Summary
 from bot.summarize.bullets import MONTHS, strip_dateline
 from bot.summarize.offline import OfflineSummarizer
 from bot.text.stem import terms
-from bot.threads import ThreadClassifier, load_threads
+from bot.threads.classify import ThreadClassifier, load_threads
 
 REPO = Path(__file__).resolve().parents[1]
 TERMS_REPEAT = 0.5

@@ -94,8 +94,8 @@ def deliver(url: str, folder: str, base: str, rate: float, shared: bool, start: 
     """One worker process: drain the outbox, then report."""
     from bot.app import build_context
     from bot.chat.telegram.app import make_sender
+    from bot.delivery.buckets import SharedBucket, bucket_name
     from bot.delivery.worker import DeliveryWorker, Limits
-    from bot.ratelimit import SharedBucket, bucket_name
 
     ctx = build_context(
         settings(url, Path(folder), telegram_base_url=f"{base}/bot"), migrate=False, seed=False
@@ -152,7 +152,7 @@ def delivery(url: str, workers: int, subscribers: int, limit: float | None, fold
 def ingest(url: str, folder: str, start: Any, done: Any) -> None:
     """One worker process: claim and read due sources until none is left."""
     from bot.app import build_context
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     ctx = build_context(
         settings(url, Path(folder), fetch_allowed_private_hosts=["127.0.0.1"]), migrate=False, seed=False
@@ -166,7 +166,7 @@ def ingest(url: str, folder: str, start: Any, done: Any) -> None:
 
 def ingest_run(url: str, workers: int, feeds: int, folder: Path) -> float:
     from bot.app import build_context
-    from bot.catalog import add_source
+    from bot.ingest.catalog import add_source
 
     corpus = list(articles(feeds * 2, seed=7, duplicate_ratio=0.0))
     routes = {

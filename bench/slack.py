@@ -30,7 +30,7 @@ import httpx  # noqa: E402
 
 from bot.app import build_context  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.service import ingest_due  # noqa: E402
+from bot.runtime.ingest_cycle import ingest_due  # noqa: E402
 from tests.servers.slack_stub import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackSide, SlackStub  # noqa: E402
 
 QUESTIONS = (

@@ -55,9 +55,9 @@ from bench.qa import QUESTIONS_AR, QUESTIONS_EN  # noqa: E402
 from bench.scale import schema  # noqa: E402
 from bench.slack import free_port, start_bot, wait_healthy  # noqa: E402
 from bot.app import build_context  # noqa: E402
-from bot.catalog import add_source  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.scheduler import DELIVER_INTERVAL  # noqa: E402
+from bot.ingest.catalog import add_source  # noqa: E402
+from bot.runtime.scheduler import DELIVER_INTERVAL  # noqa: E402
 from storage.models import Delivery, Source, Subscription  # noqa: E402
 from tests.servers.openai_stub import OpenAIStub, Reply, start_stub  # noqa: E402
 from tests.servers.slack_stub import BOT_USER_ID, SlackSide, SlackStub  # noqa: E402
@@ -326,7 +326,7 @@ class LogWatch:
         self.other.append(f"{record.get('level')} {logger}: {message} {' '.join(failure)}"[:500])
 
     def cause(self, logger: str, message: str) -> str:
-        if logger == "bot.service" and message.startswith(f"source {self.flaky_source} failed"):
+        if logger == "bot.runtime.ingest_cycle" and message.startswith(f"source {self.flaky_source} failed"):
             return "malformed feed"
         if logger in ("bot.llm", "bot.summarize.llm"):
             return "llm"

@@ -158,7 +158,7 @@ def make_briefs(ctx: Context, story_ids: list[int], count: int) -> list[int]:
 def serve(url: str, port: int) -> None:
     import uvicorn
 
-    from bot.web import create_web_app
+    from bot.runtime.web import create_web_app
 
     settings = Settings(_env_file=None, database_url=url, embedder="none")
     ctx = build_context(settings, migrate=False, seed=False)

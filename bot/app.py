@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.catalog import seed_defaults
 from bot.config import Settings
 from bot.context import Context
-from bot.logs import setup_logging
+from bot.ingest.catalog import seed_defaults
+from bot.runtime.logs import setup_logging
 from storage.db import Database
 
 

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.glossary import STATE_KEY as GLOSSARY_KEY
-from bot.glossary import Glossary, default_glossary, parse_glossary
 from bot.metrics import Metrics
+from bot.text.glossary import STATE_KEY as GLOSSARY_KEY
+from bot.text.glossary import Glossary, default_glossary, parse_glossary
 from storage.db import Database
 from storage.models import LLMCallLog, Setting, Thread
 
 if TYPE_CHECKING:  # the clients load on first use, so a command that needs none of them starts fast
     from bot.embed import Embedder
-    from bot.fetch import Fetcher
+    from bot.ingest.fetch import Fetcher
     from bot.llm import LLM, LLMCall
-    from bot.threads import ThreadClassifier
+    from bot.threads.classify import ThreadClassifier
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Context:
             ).one()
             key = (int(version[0]), version[1])
             if self._classifier is None or self._classifier[0] != key:
-                from bot.threads import ThreadClassifier, ThreadDef
+                from bot.threads.classify import ThreadClassifier, ThreadDef
 
                 rows = session.scalars(
                     select(Thread).where(Thread.active.is_(True)).order_by(Thread.id)
@@ -156,7 +156,7 @@ class Context:
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from the settings (use as an async context manager)."""
-        from bot.fetch import Fetcher
+        from bot.ingest.fetch import Fetcher
 
         s = self.settings
         return Fetcher(

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from storage.models import Delivery
 
 if TYPE_CHECKING:
-    from bot.ingest import SourceReport
+    from bot.ingest.pipeline import SourceReport
     from bot.llm import LLMCall
     from storage.db import Database
 

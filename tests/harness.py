@@ -18,7 +18,7 @@ from telegram.ext import Application
 from bot.chat.telegram.app import build_application
 from bot.config import Settings
 from bot.context import Context
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 from storage.models import Thread
 from tests.servers.telegram_stub import TOKEN, Sent, TelegramStub, until
 from tests.servers.web import WebServer

@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from bot.app import build_context
 from bot.config import Settings
-from bot.subscriptions import subscribe
+from bot.delivery.subscriptions import subscribe
 from storage.models import Subscription
 from tests.servers.telegram_stub import TOKEN, TelegramStub
 

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 
 from bot.app import build_context
 from bot.config import Settings
-from bot.runner import serve
-from bot.subscriptions import subscribe
+from bot.delivery.subscriptions import subscribe
+from bot.runtime.runner import serve
 from storage.models import Article, Delivery, Subscription
 from tests.processes import free_port
 from tests.servers.slack_stub import BOT_TOKEN, SIGNING_SECRET, SlackSide, SlackStub, command_body

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, inspect, select
 
-from bot import catalog
 from bot.chat.slack import EVENTS_PATH, build_slack
 from bot.chat.slack.commands import SOURCE_VERBS as SLACK_SOURCE_VERBS
 from bot.chat.slack.commands import SUBCOMMANDS as SLACK_SUBCOMMANDS
@@ -30,8 +29,9 @@ from bot.chat.telegram.handlers import COMMANDS as TELEGRAM_COMMANDS
 from bot.context import Context
 from bot.conversation import ACTIONS, BUTTONS
 from bot.conversation.store import pending_key
-from bot.subscriptions import subscribe
-from bot.web import create_web_app
+from bot.delivery.subscriptions import subscribe
+from bot.ingest import catalog
+from bot.runtime.web import create_web_app
 from storage.db import Database
 from storage.models import AuditLog, Base, Setting, Source
 from tests.harness import buttons, polling, press, say, seed_threads, serve_pacific_wire, telegram_settings

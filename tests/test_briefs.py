@@ -13,13 +13,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.briefing import build_brief, parse_since
-from bot.briefs import BriefError, Member, StoryEntry, compose, outlet_of, render_markdown, render_text
+from bot.briefs.build import build_brief, parse_since
+from bot.briefs.compose import (
+    BriefError,
+    Member,
+    StoryEntry,
+    compose,
+    outlet_of,
+    render_markdown,
+    render_text,
+)
 from bot.config import Settings
 from bot.context import Context
-from bot.stories import cluster_pending
+from bot.stories.cluster import cluster_pending
 from bot.summarize import Bullet, Summary
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 from storage.db import Database
 from storage.models import Article, ArticleThread, Brief, LLMCallLog, Thread
 from storage.models import Summary as SummaryRow

@@ -12,15 +12,15 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import build_context
-from bot.catalog import add_source
 from bot.chat.slack.app import make_client
 from bot.chat.slack.sender import SlackSender
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.context import Context
 from bot.delivery.base import Sender
-from bot.notices import notify_budget, notify_paused_sources
-from bot.scheduler import default_jobs
+from bot.ingest.catalog import add_source
+from bot.runtime.notices import notify_budget, notify_paused_sources
+from bot.runtime.scheduler import default_jobs
 from storage.db import Database
 from storage.models import LLMCallLog
 from tests.servers.slack_stub import BOT_TOKEN, SlackStub

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.charset import codec_name, declare_utf8, decode_body, misdecoded, to_utf8_xml
+from bot.ingest.charset import codec_name, declare_utf8, decode_body, misdecoded, to_utf8_xml
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 

@@ -12,7 +12,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from bot.cli import app, common
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 
 
 def _invoke(*args: str) -> Result:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.corroboration import Report, corroborate, line, summary_line
-from bot.outlets import UNKNOWN, catalogue
+from bot.attribution.corroboration import Report, corroborate, line, summary_line
+from bot.attribution.outlets import UNKNOWN, catalogue
 
 WIRE_TEXT = " ".join(f"word{i}" for i in range(60))
 
@@ -91,7 +91,7 @@ def test_english_singulars_and_the_flags_follow_the_counts() -> None:
 
 
 def test_the_signature_dedupe_stored_is_used_rather_than_computed_again() -> None:
-    from bot.dedupe import fingerprint
+    from bot.ingest.dedupe import fingerprint
 
     stored = fingerprint(WIRE_TEXT).to_bytes()
     # Different texts, but the stored signatures say they are one text: the stored ones decide.

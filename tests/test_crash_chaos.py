@@ -35,10 +35,10 @@ from bot.app import build_context
 from bot.chat.telegram.render import render_brief
 from bot.config import Settings
 from bot.delivery.outbox import delivery_key
+from bot.delivery.subscriptions import subscribe
 from bot.delivery.worker import DeliveryWorker
-from bot.runner import _single_sqlite_process, index_unindexed
-from bot.service import ingest_due
-from bot.subscriptions import subscribe
+from bot.runtime.ingest_cycle import ingest_due
+from bot.runtime.runner import _single_sqlite_process, index_unindexed
 from storage import queries
 from storage.db import Database
 from storage.models import Article, ArticleThread, Brief, Delivery, Passage, Source, Subscription

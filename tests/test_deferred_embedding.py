@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot.app import build_context
-from bot.catalog import add_source
 from bot.config import Settings
 from bot.embed import Matrix, normalize_rows
+from bot.ingest.catalog import add_source
 from bot.qa.dense import DenseIndex
 from bot.qa.index import DENSE_PASSAGES, index_articles
 from bot.qa.vectors import embed_pending
-from bot.service import ingest_due
+from bot.runtime.ingest_cycle import ingest_due
 from storage.db import Database
 from storage.models import Article, EmbedQueue, Passage
 from storage.search import lexical_search

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot.cli import app, common
-from bot.subscriptions import subscribe
+from bot.delivery.subscriptions import subscribe
 from storage.models import Subscription
 from tests.servers.slack_stub import BOT_TOKEN, SlackStub
 from tests.servers.telegram_stub import TOKEN, TelegramStub

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.briefs import Member, StoryEntry, compose
+from bot.briefs.compose import Member, StoryEntry, compose
 from bot.chat.telegram.sender import TelegramSender, telegram_limits
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.outbox import Progress
+from bot.delivery.subscriptions import list_subscriptions, subscribe
 from bot.delivery.worker import ChatPacer, DeliveryWorker, TokenBucket
-from bot.subscriptions import list_subscriptions, subscribe
 from bot.summarize import Bullet, Summary
 from storage.db import Database
 from storage.models import Brief, Delivery, Subscription

@@ -89,6 +89,6 @@ def test_a_dev_set_with_a_bad_line_or_no_articles_is_refused(tmp_path: Path) -> 
 
 
 def test_bullet_kinds_are_scored_only_when_a_classifier_exists() -> None:
-    # bot.kinds.classify_kind(sentence, lang) is issue 14's hook; until it exists the figure is "n/a".
+    # bot.attribution.kinds.classify_kind(sentence, lang) is issue 14's hook; until it exists the figure is "n/a".
     found = kind_classifier()
     assert found is None or callable(found)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.context import Context
-from bot.web import create_web_app
+from bot.runtime.web import create_web_app
 from storage.db import Database
 from tests.harness import polling, seed_threads, telegram_settings
 from tests.servers.slack_stub import serve_asgi

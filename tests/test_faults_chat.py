@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.briefs import Member, StoryEntry, compose
+from bot.briefs.compose import Member, StoryEntry, compose
 from bot.chat.slack import build_slack
 from bot.chat.slack.sender import Poster
 from bot.chat.telegram.sender import TelegramSender

@@ -23,16 +23,16 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.briefs import LABELS
+from bot.briefs.compose import LABELS
 from bot.chat.slack.render import answer_messages
 from bot.chat.telegram.app import make_sender
 from bot.chat.telegram.render import render_answer as telegram_answer
 from bot.context import Context
 from bot.delivery.outbox import enqueue_due
+from bot.delivery.subscriptions import subscribe
 from bot.delivery.worker import deliver_once
 from bot.llm import LLM, LLMUnavailable
 from bot.qa.model import FALLBACK_LABEL, Answer, Citation, Method, render_answer
-from bot.subscriptions import subscribe
 from prompts import RenderedPrompt
 from storage.db import Database
 from storage.models import Delivery, LLMCallLog, QALog

@@ -27,15 +27,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.app import build_context
-from bot.briefs import Member, StoryEntry, compose
-from bot.catalog import add_source
+from bot.briefs.compose import Member, StoryEntry, compose
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.context import Context
 from bot.delivery.worker import DeliveryWorker
+from bot.ingest.catalog import add_source
 from bot.qa import answer_question
-from bot.scheduler import ingest_job
-from bot.service import SOURCE_LEASE
+from bot.runtime.ingest_cycle import SOURCE_LEASE
+from bot.runtime.scheduler import ingest_job
 from bot.summarize import Bullet, Summary
 from storage.db import Database, make_engine
 from storage.models import Article, ArticleThread, Brief, Delivery, Passage, Source

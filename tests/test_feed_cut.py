@@ -11,11 +11,11 @@ from sqlalchemy import select
 from typer.testing import Result
 
 from bot.app import build_context
-from bot.catalog import add_source, source_health
 from bot.config import Settings
 from bot.context import Context
-from bot.service import ingest_due
-from bot.sources.feeds import parse_feed
+from bot.ingest.catalog import add_source, source_health
+from bot.ingest.sources.feeds import parse_feed
+from bot.runtime.ingest_cycle import ingest_due
 from storage.models import Article
 from tests.servers.web import WebServer
 

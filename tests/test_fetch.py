@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
-from bot.fetch import (
+from bot.ingest.fetch import (
     BadScheme,
     BadURL,
     BlockedAddress,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.figures import Figure, PartialDate, english_figure, figures, number_key, number_keys
+from bot.text.figures import Figure, PartialDate, english_figure, figures, number_key, number_keys
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 ARABIC_DIGITS = str.maketrans("0123456789.,", "٠١٢٣٤٥٦٧٨٩٫٬")

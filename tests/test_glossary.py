@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from bot.glossary import GlossaryError, default_glossary, load_glossary
+from bot.text.glossary import GlossaryError, default_glossary, load_glossary
 
 
 def test_the_shipped_glossary_finds_places_and_nouns_in_arabic_text() -> None:

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_context
-from bot.catalog import add_source
 from bot.config import Settings
 from bot.context import Context
-from bot.ingest import SourceReport
-from bot.service import ingest_due
+from bot.ingest.catalog import add_source
+from bot.ingest.pipeline import SourceReport
+from bot.runtime.ingest_cycle import ingest_due
 from storage.models import Article, Source
 from tests.servers.telegram_stub import until
 from tests.servers.web import Recorded, WebServer

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_context
-from bot.catalog import add_source
 from bot.config import Settings
 from bot.context import Context
-from bot.service import ingest_due
+from bot.ingest.catalog import add_source
+from bot.runtime.ingest_cycle import ingest_due
 from storage.models import Article, ArticleThread, Source
 from tests.servers.web import WebServer
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.briefing import build_brief
-from bot.briefs import render_markdown
+from bot.briefs.build import build_brief
+from bot.briefs.compose import render_markdown
 from bot.chat.slack.render import brief_messages
 from bot.chat.telegram.render import render_brief
 from bot.context import Context

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kinds import classify_kind, decide, reconcile
+from bot.attribution.kinds import classify_kind, decide, reconcile
 
 DEVSET = Path(__file__).parent / "data" / "devset"
 FLOOR = 0.85

@@ -11,7 +11,7 @@ import pytest
 from bot.llm import LLM
 from bot.summarize import SourceArticle, StoryInput, Summary
 from bot.summarize.llm import LLMSummarizer
-from bot.threads import ThreadClassifier, load_threads
+from bot.threads.classify import ThreadClassifier, load_threads
 from tests.servers.openai_stub import OpenAIStub
 
 THREADS = {t.id: t for t in load_threads(Path(__file__).resolve().parents[1] / "seeds" / "threads.toml")}

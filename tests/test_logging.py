@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from bot.app import configure_logging
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
-from bot.logs import MASK
+from bot.runtime.logs import MASK
 from tests.servers.telegram_stub import TOKEN, TelegramStub
 
 SECRETS = {

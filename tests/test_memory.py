@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from bot.memory import tune_allocator
+from bot.runtime.memory import tune_allocator
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")

@@ -11,16 +11,16 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from bot.app import build_context
-from bot.briefing import build_brief
-from bot.catalog import add_source
+from bot.briefs.build import build_brief
 from bot.chat.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.context import Context
 from bot.delivery.worker import deliver_once
+from bot.ingest.catalog import add_source
 from bot.llm import LLMCall
-from bot.qa.service import answer_question
-from bot.service import ingest_due
-from bot.web import create_web_app
+from bot.qa.ask import answer_question
+from bot.runtime.ingest_cycle import ingest_due
+from bot.runtime.web import create_web_app
 from storage.models import Brief, Delivery
 from tests.servers.telegram_stub import TOKEN, TelegramStub
 from tests.servers.web import WebServer
@@ -117,7 +117,7 @@ async def test_a_429_counts_as_retried_and_a_refused_message_as_failed(
 
 
 def _payload(ctx: Context) -> dict[str, object]:
-    from bot.briefs import compose
+    from bot.briefs.compose import compose
 
     return compose(thread_id="russia-dprk", thread_name="Russia–DPRK", lang="en", as_of=ctx.now(), since=None,
                    entries=[], max_stories=5)  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 import httpcore
 import pytest
 
-from bot.netguard import AddressGuard, ForbiddenAddress, GuardedBackend, UnresolvableHost, ip_literal
+from bot.ingest.netguard import AddressGuard, ForbiddenAddress, GuardedBackend, UnresolvableHost, ip_literal
 
 PUBLIC = "93.184.216.34"  # a global address no test ever connects to
 

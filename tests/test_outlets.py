@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.outlets import OutletError, catalogue, parse_outlets, seed_catalogue
+from bot.attribution.outlets import OutletError, catalogue, parse_outlets, seed_catalogue
 from storage.db import Database
 from storage.models import AuditLog
 

@@ -15,7 +15,7 @@ from bot.chat.bidi import FSI, PDI
 from bot.chat.slack.render import MAX_BLOCKS, brief_messages
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message, split_telegram, utf16_len
 from bot.chat.telegram.render import finish, render_brief
-from bot.sources.feeds import FeedError, parse_feed
+from bot.ingest.sources.feeds import FeedError, parse_feed
 from bot.text.normalize import normalize
 from tests.servers.slack_stub import signed_headers
 from tests.servers.telegram_stub import MAX_LENGTH, visible_text

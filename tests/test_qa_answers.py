@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.context import Context
 from bot.embed import Embedder, LocalEmbedder, Matrix, NullEmbedder
-from bot.figures import number_keys
 from bot.qa import QAError, RateLimited, answer_question, render_answer
 from bot.qa.answer import REFUSAL
 from bot.qa.index import index_articles
-from bot.threads import load_threads
+from bot.text.figures import number_keys
+from bot.threads.classify import load_threads
 from storage.db import Database
 from storage.models import Article, ArticleThread, Passage, QALog, Thread
 

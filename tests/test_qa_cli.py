@@ -48,7 +48,7 @@ async def test_ingestion_indexes_new_articles_for_questions(tmp_path: Path) -> N
 
     from bot.app import build_context
     from bot.config import Settings
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
     from storage.models import Passage
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", embedder="none")

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from bot.chat.telegram.sender import TelegramSender
 from bot.context import Context
 from bot.delivery import outbox
+from bot.delivery.subscriptions import subscribe
 from bot.delivery.worker import deliver_once
 from bot.reader import alerts
 from bot.reader.chat_settings import change_setting
-from bot.subscriptions import subscribe
 from storage.db import Database
 from storage.models import Article, ArticleThread, Delivery, Story, StoryArticle
 from tests.harness import seed_threads, telegram_settings

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.delivery.subscriptions import subscribe
 from bot.reader.chat_settings import SettingsError, change_setting, describe, parse_setting
 from bot.reader.filters import AliasTable, StoryText, check_term, passes, term_matches
 from bot.reader.gate import corroborated, independent_outlets
 from bot.reader.schedule import next_due, quiet_until
 from bot.reader.words import contains, phrase
-from bot.subscriptions import subscribe
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 from storage.db import Database
 from storage.models import Subscription
 from tests.harness import SEEDS, seed_threads

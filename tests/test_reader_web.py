@@ -19,12 +19,12 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from bot.briefing import build_brief
+from bot.briefs.build import build_brief
 from bot.chat.slack.render import brief_messages
 from bot.chat.telegram.render import render_brief
 from bot.config import Settings
 from bot.context import Context
-from bot.web import create_web_app
+from bot.runtime.web import create_web_app
 from storage.db import Database
 from storage.models import Article, ArticleThread, Story, StoryArticle
 from tests import chromium

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from bot.ratelimit import RedisBucket
+from bot.delivery.buckets import RedisBucket
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -14,11 +14,11 @@ import pytest
 
 from bot.chat.slack.sender import Responder
 from bot.context import Context
+from bot.delivery.buckets import Lanes
 from bot.delivery.budget import local_budget
 from bot.delivery.replies import BACKOFF_MAX, TRANSIENT_TRIES, ReplyRetry
 from bot.delivery.worker import Limits, TokenBucket
 from bot.metrics import Metrics
-from bot.ratelimit import Lanes
 from storage.db import Database
 from tests.harness import polling, seed_threads, telegram_settings
 from tests.servers.slack_stub import SlackStub
@@ -271,10 +271,10 @@ async def test_a_response_url_post_outlasts_429s_and_a_503_and_arrives_once(slac
 async def test_the_runner_gives_replies_and_the_outbox_one_budget_per_bot(
     tmp_path: Path, telegram_stub: TelegramStub, slack_stub: SlackStub
 ) -> None:
-    from bot.adapters import Adapters
     from bot.app import build_context
     from bot.chat.telegram.limiter import ReplyLimiter
-    from bot.runner import Runtime, _shutdown, start_slack, start_telegram
+    from bot.runtime.adapters import Adapters
+    from bot.runtime.runner import Runtime, _shutdown, start_slack, start_telegram
     from tests.servers.slack_stub import slack_settings
 
     settings = slack_settings(tmp_path / "data", slack_stub, embedder="none")

@@ -20,9 +20,9 @@ from sqlalchemy import select, text
 
 from bot.app import build_context
 from bot.config import Settings
-from bot.leader import AlreadyRunning, Leadership, hold_sqlite
-from bot.ratelimit import RateLimitError, SharedBucket
-from bot.runner import serve
+from bot.delivery.buckets import RateLimitError, SharedBucket
+from bot.runtime.leader import AlreadyRunning, Leadership, hold_sqlite
+from bot.runtime.runner import serve
 from storage import queries
 from storage.db import Database
 from storage.models import Delivery, Source
@@ -162,7 +162,7 @@ async def test_the_worker_role_leads_and_delivers_but_takes_no_webhook(
 
 
 async def test_an_unknown_role_is_refused_with_the_choices(tmp_path: Path, stub: TelegramStub) -> None:
-    from bot.runner import RunError
+    from bot.runtime.runner import RunError
 
     ctx = build_context(role_settings(tmp_path, stub))
     with pytest.raises(RunError, match="all, web, worker"):

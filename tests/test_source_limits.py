@@ -15,10 +15,10 @@ from click.testing import Result
 from sqlalchemy import func, select, text
 from telegram.ext import Application
 
-from bot.catalog import SourceLimitError, add_source, import_opml, set_paused
 from bot.config import Settings
 from bot.context import Context
-from bot.service import ingest_due
+from bot.ingest.catalog import SourceLimitError, add_source, import_opml, set_paused
+from bot.runtime.ingest_cycle import ingest_due
 from storage.db import Database
 from storage.models import AuditLog, Source
 from tests.harness import buttons, polling, press, say, telegram_settings

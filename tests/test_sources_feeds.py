@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.sources.feeds import FeedError, html_to_text, parse_feed
+from bot.ingest.sources.feeds import FeedError, html_to_text, parse_feed
 from tests.servers.web import WebServer
 
 REPO = Path(__file__).resolve().parents[1]

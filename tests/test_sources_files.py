@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources.files import SourceFileError, UnsupportedFile, read_file, read_path, scan_path
+from bot.ingest.sources.files import SourceFileError, UnsupportedFile, read_file, read_path, scan_path
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -100,7 +100,7 @@ def test_read_path_logs_what_it_skipped(tmp_path: Path, caplog: pytest.LogCaptur
     (tmp_path / "a.txt").write_text("نص", encoding="utf-8")
     (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4")
 
-    with caplog.at_level(logging.INFO, logger="bot.sources.files"):
+    with caplog.at_level(logging.INFO, logger="bot.ingest.sources.files"):
         items = read_path(tmp_path)
 
     assert len(items) == 1

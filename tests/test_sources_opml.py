@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sources.opml import OpmlEntry, OpmlError, export_opml, parse_opml
+from bot.ingest.sources.opml import OpmlEntry, OpmlError, export_opml, parse_opml
 
 FEEDLY_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources.pages import ExtractionError, extract_page
+from bot.ingest.sources.pages import ExtractionError, extract_page
 
 PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "pages"
 ARTICLE = (

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sources.urls import InvalidUrl, canonical_url, is_http_url, redacted
+from bot.ingest.sources.urls import InvalidUrl, canonical_url, is_http_url, redacted
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.embed import LocalEmbedder
-from bot.stories import (
+from bot.stories.cluster import (
     DEFAULT_RULE,
     Cluster,
     Features,
@@ -23,7 +23,7 @@ from bot.stories import (
     pair_score,
     story_members,
 )
-from bot.threads import ThreadClassifier, ThreadDef, load_threads
+from bot.threads.classify import ThreadClassifier, ThreadDef, load_threads
 from storage.db import Database
 from storage.models import Article, ArticleThread, Story, StoryArticle, Thread
 
@@ -212,7 +212,7 @@ def test_seed_expectations_hold_for_a_thread_def_built_from_data() -> None:
 @pytest.fixture
 async def seeded(settings: Settings):
     from bot.app import build_context
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     ctx = build_context(settings)
     await ingest_due(ctx, force=True)
@@ -228,7 +228,7 @@ def _seed_number(article: Article) -> str:
 
 
 async def test_the_seeds_cluster_into_the_expected_stories(seeded) -> None:
-    from bot.stories import cluster_pending
+    from bot.stories.cluster import cluster_pending
 
     cluster_pending(seeded)
     with seeded.db.session() as session:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.context import Context
-from bot.subscriptions import (
+from bot.delivery.subscriptions import (
     SubscriptionError,
     end_chat,
     list_subscriptions,
@@ -20,7 +20,7 @@ from bot.subscriptions import (
     subscribe,
     unsubscribe,
 )
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 from storage.db import Database
 from storage.models import Thread
 

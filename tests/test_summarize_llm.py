@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.figures import number_keys
 from bot.llm import LLM
 from bot.summarize import SourceArticle, StoryInput, Summary
 from bot.summarize.llm import LLMSummarizer
-from bot.threads import ThreadClassifier, load_threads
+from bot.text.figures import number_keys
+from bot.threads.classify import ThreadClassifier, load_threads
 from tests.servers.openai_stub import OpenAIStub, Reply
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -200,7 +200,7 @@ def test_an_injection_inside_an_article_stays_data_and_changes_nothing(
 
 
 def test_the_prompt_gives_the_glossarys_english_names_for_the_storys_terms(openai_stub: OpenAIStub) -> None:
-    from bot.glossary import default_glossary
+    from bot.text.glossary import default_glossary
 
     llm = LLM(
         base_url=openai_stub.base_url + "/v1", api_key="sk-test", model="stub-model", timeout=5, max_retries=1

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.figures import number_keys
-from bot.glossary import default_glossary
 from bot.summarize import SourceArticle, StoryInput
 from bot.summarize.offline import OfflineSummarizer
+from bot.text.figures import number_keys
+from bot.text.glossary import default_glossary
 from bot.text.normalize import normalize
 from bot.text.stem import terms
-from bot.threads import ThreadClassifier, load_threads
+from bot.threads.classify import ThreadClassifier, load_threads
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 THREADS = {t.id: t for t in load_threads(SEEDS / "threads.toml")}

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from telegram.ext import Application
 
-from bot.catalog import add_source
 from bot.chat.telegram.app import make_sender
 from bot.context import Context
 from bot.conversation.store import answer_key
 from bot.delivery.outbox import enqueue_due
 from bot.delivery.worker import deliver_once
-from bot.service import ingest_due
+from bot.ingest.catalog import add_source
+from bot.runtime.ingest_cycle import ingest_due
 from storage.db import Database
 from storage.models import AuditLog, QALog, Setting, Source, Subscription
 from tests.harness import buttons, polling, press, say, seed_threads, serve_pacific_wire, telegram_settings
@@ -244,7 +244,7 @@ async def test_a_source_that_paused_itself_is_reported_to_admins_once(
     ctx: Context,
     telegram_stub: TelegramStub,
 ) -> None:
-    from bot.notices import notify_paused_sources
+    from bot.runtime.notices import notify_paused_sources
 
     with ctx.db.session() as session:
         source = session.scalars(select(Source)).one()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.briefs import Member, StoryEntry, compose
+from bot.briefs.compose import Member, StoryEntry, compose
 from bot.chat.bidi import FSI, PDI
 from bot.chat.split import utf16_len
 from bot.chat.telegram.render import render_answer, render_brief

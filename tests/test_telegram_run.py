@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.app import build_context
 from bot.config import Settings
-from bot.runner import serve
+from bot.runtime.runner import serve
 from storage.models import Delivery
 from tests.harness import telegram_settings
 from tests.processes import free_port, prepared, start, wait_healthy

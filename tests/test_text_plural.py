@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.qa import RateLimited
-from bot.qa.ratelimit import check_rate
+from bot.qa.question_limit import check_rate
 from bot.text.plural import QUESTIONS, SECONDS, counted, plural_category
 from storage.db import Database
 from storage.models import QALog

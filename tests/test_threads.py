@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.threads import (
+from bot.threads.classify import (
     LEDE_CHARS,
     Evidence,
     ThreadClassifier,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.briefing import build_brief, story_overview
-from bot.briefs import render_text
+from bot.briefs.build import build_brief, story_overview
+from bot.briefs.compose import render_text
 from bot.config import Settings
 from bot.context import Context
-from bot.threads import load_threads
+from bot.threads.classify import load_threads
 from storage.db import Database
 from storage.models import Article, ArticleThread, Story, StoryArticle, Thread
 

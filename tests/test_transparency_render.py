@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import briefs
-from bot.briefs import Member, StoryEntry
+from bot.attribution.outlets import catalogue
+from bot.briefs import compose as briefs
+from bot.briefs.compose import Member, StoryEntry
 from bot.chat.bidi import FSI, PDI
 from bot.chat.slack.render import answer_messages, brief_messages
 from bot.chat.telegram.render import answer_html, brief_html, render_brief
-from bot.outlets import catalogue
 from bot.qa.model import Answer, Citation, render_answer
+from bot.qa.transparency import annotate_answer, annotate_bullets, annotate_sources, story_corroboration
 from bot.summarize import Bullet, Summary
-from bot.transparency import annotate_answer, annotate_bullets, annotate_sources, story_corroboration
 
 T0 = datetime(2025, 7, 12, 12, tzinfo=UTC)
 SENTENCES = {

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.text.normalize import normalize
-from bot.validate import (
+from bot.summarize.validate import (
     FIGURE_MISMATCH,
     MALFORMED,
     NO_CITATION,
@@ -20,6 +19,7 @@ from bot.validate import (
     validate_bullets,
     validate_pair,
 )
+from bot.text.normalize import normalize
 
 SOURCES = {
     1: "أعلنت السعودية أن التجارة غير النفطية مع روسيا بلغت ٣٫٢٨ مليار دولار في ٢٠٢٤.",

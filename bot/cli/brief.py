@@ -15,8 +15,8 @@ def brief_command(
     markdown: bool = typer.Option(False, "--markdown", help="print Markdown instead of plain text"),
 ) -> None:
     """Build, store and print a thread's brief of the stories new since --since."""
-    from bot.briefing import build_brief, parse_since
-    from bot.briefs import BriefError, render_markdown, render_text
+    from bot.briefs.build import build_brief, parse_since
+    from bot.briefs.compose import BriefError, render_markdown, render_text
 
     ctx = common.context()
     with common.user_errors(BriefError):

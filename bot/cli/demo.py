@@ -6,11 +6,11 @@ import asyncio
 
 import typer
 
-from bot.briefing import build_brief
-from bot.briefs import render_text
+from bot.briefs.build import build_brief
+from bot.briefs.compose import render_text
 from bot.cli.root import describe_report
 from bot.context import Context
-from bot.service import ingest_due
+from bot.runtime.ingest_cycle import ingest_due
 from bot.summarize.offline import OfflineSummarizer
 
 DEMO_LANGS = ("ar", "en")

@@ -14,8 +14,8 @@ app = typer.Typer(help="The bilingual glossary (places, titles, units, nouns).",
 @app.command("add")
 def add(path: Path = typer.Argument(..., help="a TOML file in the format of seeds/glossary.toml")) -> None:
     """Add or replace glossary entries (same kind and English form replaces); audited."""
-    from bot import catalog
-    from bot.glossary import GlossaryError, load_glossary
+    from bot.ingest import catalog
+    from bot.text.glossary import GlossaryError, load_glossary
 
     ctx = common.context()
     with common.user_errors(GlossaryError, OSError):

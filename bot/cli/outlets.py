@@ -19,8 +19,8 @@ def list_outlets(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """The outlets in force (the seeds with the admins' additions and corrections)."""
-    from bot import outlets
-    from bot.labels import outlet_tag
+    from bot.attribution import outlets
+    from bot.attribution.labels import outlet_tag
 
     with common.context().db.session() as session:
         known = outlets.catalogue(session)
@@ -49,7 +49,7 @@ def list_outlets(
 @app.command("add")
 def add(path: Path = typer.Argument(..., help="a TOML file of [[outlets]], as seeds/outlets.toml")) -> None:
     """Add outlets or correct their labels (an existing id is replaced); written to the audit log."""
-    from bot import outlets
+    from bot.attribution import outlets
 
     with common.user_errors(outlets.OutletError, OSError):
         parsed = outlets.load_outlets(path)

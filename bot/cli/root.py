@@ -15,7 +15,7 @@ from bot.cli.eval import eval_command
 from bot.cli.run import deliver_command, run_command, subscriptions_app
 
 if TYPE_CHECKING:
-    from bot.ingest import SourceReport
+    from bot.ingest.pipeline import SourceReport
 
 app = typer.Typer(
     name="newsbrief",
@@ -102,7 +102,7 @@ def ingest_command(
 async def _ingest_with_progress(
     ctx: object, source_ids: list[int], *, every: bool, force: bool, quiet: bool
 ) -> list[SourceReport]:
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     options: dict[str, Any] = {"source_ids": source_ids or None, "every": every, "force": force}
     if quiet or not common.is_terminal():

@@ -28,8 +28,8 @@ def run_command(
     import asyncio
 
     from bot.app import configure_logging
-    from bot.memory import tune_allocator
-    from bot.runner import ROLES, RunError, serve
+    from bot.runtime.memory import tune_allocator
+    from bot.runtime.runner import ROLES, RunError, serve
 
     tune_allocator()  # before any thread starts: a long-running process's memory stays flat
     with common.user_errors(RunError):
@@ -82,7 +82,7 @@ def subscriptions_list(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """The active subscriptions and their next due time (UTC)."""
-    from bot.subscriptions import list_subscriptions
+    from bot.delivery.subscriptions import list_subscriptions
 
     ctx = common.context()
     with ctx.db.session() as session:

@@ -13,11 +13,11 @@ app = typer.Typer(help="The sources followed, and their health.", no_args_is_hel
 
 def errors() -> tuple[type[Exception], ...]:
     """The failures a person can act on, shown as one line; the readers load only when a source is read."""
-    from bot import catalog
-    from bot.fetch import FetchError
-    from bot.sources.feeds import FeedError
-    from bot.sources.opml import OpmlError
-    from bot.sources.pages import ExtractionError
+    from bot.ingest import catalog
+    from bot.ingest.fetch import FetchError
+    from bot.ingest.sources.feeds import FeedError
+    from bot.ingest.sources.opml import OpmlError
+    from bot.ingest.sources.pages import ExtractionError
 
     return (catalog.CatalogError, FetchError, FeedError, ExtractionError, OpmlError, OSError)
 
@@ -32,7 +32,7 @@ def add(
     """Add a source after reading it once, and print a preview."""
     import asyncio
 
-    from bot import catalog
+    from bot.ingest import catalog
 
     ctx = common.context()
     with common.user_errors(*errors()):
@@ -56,7 +56,7 @@ def add(
 @app.command("list")
 def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Every source with its health: last success, last error, error count, articles."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     ctx = common.context()
     with ctx.db.session() as session:
@@ -85,7 +85,7 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="print JSON"
 @app.command("remove")
 def remove(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Stop following a source (its articles stay)."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     with common.user_errors(*errors()), common.context().db.session() as session:
         removed = catalog.remove_source(session, source, actor=common.actor())
@@ -95,7 +95,7 @@ def remove(source: str = typer.Argument(..., help="source id or location")) -> N
 @app.command("pause")
 def pause(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Stop checking a source until it is resumed."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     with common.user_errors(*errors()), common.context().db.session() as session:
         changed = catalog.set_paused(session, source, paused=True, actor=common.actor())
@@ -105,7 +105,7 @@ def pause(source: str = typer.Argument(..., help="source id or location")) -> No
 @app.command("resume")
 def resume(source: str = typer.Argument(..., help="source id or location")) -> None:
     """Check a paused source again (its error count starts over)."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     with common.user_errors(*errors()), common.context().db.session() as session:
         changed = catalog.set_paused(session, source, paused=False, actor=common.actor())
@@ -115,7 +115,7 @@ def resume(source: str = typer.Argument(..., help="source id or location")) -> N
 @app.command("import")
 def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
     """Add every feed listed in an OPML file."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     ctx = common.context()
     with common.user_errors(*errors()):
@@ -135,7 +135,7 @@ def import_(path: Path = typer.Argument(..., help="an OPML file")) -> None:
 @app.command("export")
 def export(output: Path | None = typer.Option(None, "--output", "-o", help="write to a file")) -> None:
     """Print the feeds followed as OPML."""
-    from bot import catalog
+    from bot.ingest import catalog
 
     with common.context().db.session() as session:
         opml = catalog.export_sources(session)

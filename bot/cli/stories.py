@@ -20,7 +20,7 @@ def list_stories(
     """Stories, most recently updated first, with their member and outlet counts."""
     from sqlalchemy import select
 
-    from bot.briefing import story_overview
+    from bot.briefs.build import story_overview
     from storage.models import Story
 
     ctx = common.context()
@@ -49,9 +49,9 @@ def _row(overview: dict[str, Any]) -> dict[str, Any]:
 @app.command("show")
 def show(story_id: int, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One story: its member articles, outlets, first and last report, entities and figures."""
-    from bot.briefing import story_overview
-    from bot.corroboration import summary_line
-    from bot.labels import with_tag
+    from bot.attribution.corroboration import summary_line
+    from bot.attribution.labels import with_tag
+    from bot.briefs.build import story_overview
     from storage.models import Story
 
     ctx = common.context()

@@ -35,10 +35,10 @@ def list_threads(as_json: bool = typer.Option(False, "--json", help="print JSON"
 @app.command("add")
 def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as seeds/threads.toml")) -> None:
     """Add or replace threads from a TOML file, then place stored articles in them."""
-    from bot import catalog
-    from bot.catalog import CatalogError
-    from bot.stories import cluster_pending
-    from bot.threads import ThreadDefinitionError, load_threads
+    from bot.ingest import catalog
+    from bot.ingest.catalog import CatalogError
+    from bot.stories.cluster import cluster_pending
+    from bot.threads.classify import ThreadDefinitionError, load_threads
 
     ctx = common.context()
     with common.user_errors(ThreadDefinitionError, CatalogError, OSError):
@@ -55,8 +55,8 @@ def add(path: Path = typer.Argument(..., help="a TOML file of [[threads]], as se
 @app.command("remove")
 def remove(thread_id: str) -> None:
     """Retire a thread (its history stays)."""
-    from bot import catalog
-    from bot.catalog import CatalogError
+    from bot.ingest import catalog
+    from bot.ingest.catalog import CatalogError
 
     with common.user_errors(CatalogError), common.context().db.session() as session:
         catalog.remove_thread(session, thread_id, actor=common.actor())

@@ -1,7 +1,7 @@
 """The bot admins' actions: add a source (a preview, then a confirmation), remove, pause, resume, stats.
 
 Only bot admins may run them; `Conversation.check` refuses anyone else and audits the attempt. Every
-change goes through bot.catalog, which audits it; the actions that change no catalogue row (a preview,
+change goes through bot.ingest.catalog, which audits it; the actions that change no catalogue row (a preview,
 which makes the server read an address, a cancelled preview, stats) are audited here.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import secrets
 
-from bot import catalog
 from bot.conversation import store
 from bot.conversation.core import Conversation, action, first_arg, text
 from bot.conversation.model import Block, Button, Reply, Request
 from bot.conversation.reader import usage
 from bot.conversation.texts import t
+from bot.ingest import catalog
 
 
 def location_of(word: str) -> str:
@@ -101,7 +101,7 @@ def _source_change(verb: str) -> None:
         source_id = await conv.db(store.change_source, conv.ctx, verb, req.args[0], req.actor)
         return text(lang, t(lang, f"source_{verb}d", id=source_id))
 
-    change.__doc__ = f"`source {verb} ID` (bot.catalog audits it)."
+    change.__doc__ = f"`source {verb} ID` (bot.ingest.catalog audits it)."
     action(name, admin=f"source.{verb}", check=check)(change)
 
 

@@ -16,16 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from bot.briefs import BriefError
-from bot.catalog import CatalogError
+from bot.briefs.compose import BriefError
 from bot.context import Context
 from bot.conversation import store
 from bot.conversation.model import Block, Reply, Request
 from bot.conversation.texts import t
-from bot.fetch import FetchError
-from bot.ingest import READ_ERRORS
+from bot.delivery.subscriptions import SubscriptionError
+from bot.ingest.catalog import CatalogError
+from bot.ingest.fetch import FetchError
+from bot.ingest.pipeline import READ_ERRORS
 from bot.qa import Answer, QAError, answer_question
-from bot.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.briefing import build_brief
+from bot.briefs.build import build_brief
 from bot.conversation import store
 from bot.conversation.core import Conversation, action, text
 from bot.conversation.model import Block, Button, Reply, Request
 from bot.conversation.texts import LANGS, lang_name, nt, t
-from bot.subscriptions import COMMON_ZONES, SubscriptionError, parse_hhmm, parse_zone
+from bot.delivery.subscriptions import COMMON_ZONES, SubscriptionError, parse_hhmm, parse_zone
 
 TIMES = ("06:00", "07:00", "08:00", "09:00", "12:00", "18:00")
 BRIEF_SPAN = timedelta(days=1)

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import catalog, subscriptions
 from bot.context import Context
-from bot.delivery import outbox
+from bot.delivery import outbox, subscriptions
+from bot.ingest import catalog
 from storage import queries
 from storage.models import ChatUser, LLMCallLog, ProcessedEvent, QALog, Setting, Subscription
 
@@ -61,7 +61,7 @@ def set_ui_lang(ctx: Context, platform: str, user: str, lang: str) -> None:
 def audit(
     ctx: Context, actor: str, action: str, target: str, *, allowed: bool = True, **details: Any
 ) -> None:
-    """Record an admin action (bot.catalog audits the changes it makes itself)."""
+    """Record an admin action (bot.ingest.catalog audits the changes it makes itself)."""
     with ctx.db.session() as session:
         queries.audit(
             session, actor=actor, action=action, target=target[:500], allowed=allowed, details=details
@@ -108,7 +108,7 @@ def add_source(ctx: Context, pending: dict[str, Any], actor: str) -> tuple[int, 
 
 
 def change_source(ctx: Context, verb: str, ref: str, actor: str) -> int:
-    """Remove, pause or resume a source (bot.catalog audits it); its id."""
+    """Remove, pause or resume a source (bot.ingest.catalog audits it); its id."""
     with ctx.db.session() as session:
         if verb == "remove":
             return catalog.remove_source(session, ref, actor=actor).id

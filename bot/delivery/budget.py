@@ -1,7 +1,7 @@
 """One sending budget per bot, shared by its interactive replies and its outbox worker.
 
 Telegram and Slack count a bot's messages per token, whatever sent them, so a reply and a broadcast
-part spend the same budget: the overall rate (a bucket with two lanes, replies first: bot.ratelimit.Lanes)
+part spend the same budget: the overall rate (a bucket with two lanes, replies first: bot.delivery.buckets.Lanes)
 and each chat's pace (one message a second, twenty a minute in a Telegram group: ChatPacer). The
 runner builds one Budget per platform and hands it to both the chat adapter and the delivery worker.
 """
@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 
 from bot.context import Context
+from bot.delivery.buckets import Bucket, Lanes, RedisBucket, SharedBucket, bucket_name
 from bot.delivery.worker import ChatPacer, Clock, Limits, Sleep, TokenBucket
-from bot.ratelimit import Bucket, Lanes, RedisBucket, SharedBucket, bucket_name
 
 # A shared bucket's grant is a round trip to PostgreSQL or Redis; one grant at a time would cap a process
 # below a high rate (at 290/s slots are 3.4 ms apart). Enough grants stay in flight to cover a round trip

@@ -19,12 +19,12 @@ from sqlalchemy import Boolean, Table, bindparam, case, func, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.briefing import build_brief
-from bot.briefs import BriefError
+from bot.briefs.build import build_brief
+from bot.briefs.compose import BriefError
 from bot.context import Context
+from bot.delivery.subscriptions import due_subscriptions
 from bot.reader.fit import fit_brief
 from bot.reader.schedule import WEEK, next_due
-from bot.subscriptions import due_subscriptions
 from storage.models import Brief, Delivery, Subscription
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.base import ChatGone, DeliveryError, RetryAfter, Sender, TransientError
+from bot.delivery.buckets import Bucket
 from bot.delivery.outbox import Claimed, Progress
-from bot.ratelimit import Bucket
-from bot.subscriptions import end_chat
+from bot.delivery.subscriptions import end_chat
 from storage.db import describe_db_error, is_transient
 
 if TYPE_CHECKING:

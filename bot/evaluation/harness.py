@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import build_context
-from bot.briefing import build_brief
+from bot.briefs.build import build_brief
 from bot.config import Settings
 from bot.context import Context
 from bot.evaluation.devset import DevArticle, DevQuestion, DevSet, load_devset
@@ -37,18 +37,18 @@ from bot.evaluation.metrics import (
     pair_recall,
     set_f1,
 )
-from bot.figures import figures, number_keys
-from bot.ingest import ArticlePipeline
+from bot.ingest.pipeline import ArticlePipeline
+from bot.ingest.sources.model import RawItem
+from bot.qa.ask import answer_question
 from bot.qa.index import index_new_articles
 from bot.qa.model import QAError
-from bot.qa.service import answer_question
-from bot.sources.model import RawItem
-from bot.stories import cluster_pending
+from bot.stories.cluster import cluster_pending
 from bot.summarize.offline import OfflineSummarizer
+from bot.text.figures import figures, number_keys
 from bot.text.relative import event_date, relative_dates
 from storage.models import Article, ArticleThread, StoryArticle
 
-KINDS_MODULE = "bot.kinds"
+KINDS_MODULE = "bot.attribution.kinds"
 KINDS_FUNCTION = "classify_kind"
 EVENT_LEAD_CHARS = 400
 
@@ -69,7 +69,7 @@ class EvalReport:
     qa_by_lang: dict[str, float | None]
     brief_figures: int
     brief_figures_found: float | None
-    kinds_by_lang: dict[str, float | None] | None  # None: no classifier (bot.kinds.classify_kind)
+    kinds_by_lang: dict[str, float | None] | None  # None: no classifier (bot.attribution.kinds.classify_kind)
     seconds: float = 0.0
     wrong_answers: list[str] = field(default_factory=list)
 
@@ -331,7 +331,7 @@ def _keys(ctx: Context, article_id: int, cache: dict[int, set[str]]) -> set[str]
 
 
 def _kinds(devset: DevSet) -> dict[str, float | None] | None:
-    """Bullet-kind accuracy per language, when a classifier `bot.kinds.classify_kind(sentence, lang)` exists."""
+    """Bullet-kind accuracy per language, when a classifier `bot.attribution.kinds.classify_kind(sentence, lang)` exists."""
     classify = kind_classifier()
     if classify is None:
         return None
@@ -342,7 +342,7 @@ def _kinds(devset: DevSet) -> dict[str, float | None] | None:
 
 
 def kind_classifier() -> Callable[[str, str], str] | None:
-    """`bot.kinds.classify_kind` (issue 14's claim-kind classifier) when it is importable, else None."""
+    """`bot.attribution.kinds.classify_kind` (issue 14's claim-kind classifier) when it is importable, else None."""
     try:
         module = importlib.import_module(KINDS_MODULE)
     except ImportError:

@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import prompts
-from bot.citations import number
+from bot.attribution.citations import number
 from bot.embed import Embedder
-from bot.figures import PartialDate, figures, number_keys
 from bot.llm import LLM, LLMError, LLMOutputError
 from bot.qa.model import LANG_NAMES, Answer, Citation, Method
 from bot.qa.query import Query
 from bot.qa.retrieve import Hit
 from bot.summarize.bullets import absolute_dates, strip_dateline
+from bot.summarize.validate import findings_text, validate_answer
+from bot.text.figures import PartialDate, figures, number_keys
 from bot.text.normalize import normalize, tokens
 from bot.text.sentences import split_sentences
 from bot.text.stem import terms
-from bot.threads import ThreadClassifier
-from bot.validate import findings_text, validate_answer
+from bot.threads.classify import ThreadClassifier
 from storage.search import index_tokens
 
 log = logging.getLogger(__name__)

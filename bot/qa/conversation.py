@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import prompts
 from bot.llm import LLM, LLMError
 from bot.qa.query import entity_library
-from bot.threads import Entity, ThreadClassifier
+from bot.threads.classify import Entity, ThreadClassifier
 from storage.models import QALog
 
 log = logging.getLogger(__name__)

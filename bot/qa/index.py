@@ -11,13 +11,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bot.embed import Embedder, EmbedError
-from bot.figures import number_keys
 from bot.qa.query import entity_token
 from bot.qa.vectors import queue, vectors_for
+from bot.text.figures import number_keys
 from bot.text.normalize import normalize
 from bot.text.sentences import split_paragraphs, split_sentences
 from bot.text.stem import terms
-from bot.threads import ThreadClassifier
+from bot.threads.classify import ThreadClassifier
 from storage.models import Article, Passage
 from storage.search import index_text
 

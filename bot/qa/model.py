@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.citations import Citation, text_line
+from bot.attribution.citations import Citation, text_line
 
 Method = Literal["offline", "llm", "fallback", "refusal"]
 
@@ -48,7 +48,7 @@ class Answer:
     resolved_question: str = ""
     entities: list[str] = field(default_factory=list)
     log_id: int | None = None
-    # Each citation's outlet facts by its number (bot.transparency); the citation's `outlet` carries
+    # Each citation's outlet facts by its number (bot.qa.transparency); the citation's `outlet` carries
     # the label a reader sees ("KCNA (North Korea, state media, wire)").
     outlets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every citation is state media of a party to the story: the text opens by saying so.

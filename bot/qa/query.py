@@ -3,7 +3,7 @@
 Offline, an English question reaches Arabic passages (and the other way round) through the thread
 entities' bilingual aliases: every alias of every entity the question names joins the search terms, and
 every indexed passage also carries one token per entity it names (`entity_token`). Figures are matched by
-their normalized keys (bot.figures), so "20,000" finds «20 ألف».
+their normalized keys (bot.text.figures), so "20,000" finds «20 ألف».
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from bot.figures import number_keys
+from bot.text.figures import number_keys
 from bot.text.lang import detect_language
 from bot.text.normalize import normalize, tokens
 from bot.text.stem import terms
-from bot.threads import Entity, ThreadClassifier
+from bot.threads.classify import Entity, ThreadClassifier
 
 Kind = Literal["who", "where", "when", "how_many", "how_long", "other"]
 

@@ -29,15 +29,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.briefing import story_entries, thread_name
-from bot.briefs import StoryEntry, compose
+from bot.briefs.build import story_entries, thread_name
+from bot.briefs.compose import StoryEntry, compose
+from bot.briefs.links import story_url
 from bot.context import Context
 from bot.reader.filters import AliasTable, StoryText, passes
 from bot.reader.gate import corroborated
-from bot.reader.links import story_url
 from bot.reader.schedule import local_day, quiet_until
 from bot.reader.texts import words
-from bot.stories import story_members
+from bot.stories.cluster import story_members
 from bot.summarize import LANGS
 from storage.models import Brief, Delivery, Setting, Story, StoryAlert, Subscription, SubscriptionAlert
 

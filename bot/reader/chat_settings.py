@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.delivery.subscriptions import SubscriptionError, parse_hhmm, parse_zone
 from bot.reader.filters import DEFAULT_MAX_TERMS, DEFAULT_MAX_WORDS, FilterError, check_term
 from bot.reader.schedule import WEEKDAYS, next_due
-from bot.subscriptions import SubscriptionError, parse_hhmm, parse_zone
 from storage.models import Subscription
 
 _KEYWORDS = {

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.reader.words import contains, phrase
-from bot.threads import ThreadDef
+from bot.threads.classify import ThreadDef
 
 DEFAULT_MAX_WORDS = 5
 DEFAULT_MAX_TERMS = 20

@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+from bot.briefs.links import brief_url
 from bot.context import Context
 from bot.reader.alerts import pushed_stories
 from bot.reader.filters import AliasTable
-from bot.reader.links import brief_url
 from bot.reader.tailor import digest, story_text, tailor
 from storage.models import Brief, Story, StoryArticle
 

@@ -3,7 +3,7 @@
 Corroborated means either
 - `min_outlets` independent outlets report it: an article stored as a near-duplicate of another
   (`duplicate_of`, i.e. a wire copy) or with the same text hash counts once, with its original; an
-  outlet is its name, else its URL's host (bot.briefs.outlet_of); or
+  outlet is its name, else its URL's host (bot.briefs.compose.outlet_of); or
 - an official source of a party to the thread is quoted: the headline or lead names an official body
   (a ministry, the Kremlin, KCNA, TASS, SPA, …, see OFFICIAL_BODIES) next to an attribution verb
   (said, announced, قال، أعلنت، ذكرت …). This is a cue check on words, not a proof of provenance.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.briefs import outlet_of
+from bot.briefs.compose import outlet_of
 from bot.reader.words import contains, phrase
 
 LEDE_CHARS = 400

@@ -1,7 +1,7 @@
 """When a subscription's brief is due (daily or weekly) and whether its quiet hours hold an alert.
 
 Times are local wall-clock times in the reader's IANA zone; the UTC instants come from
-`bot.subscriptions.next_due_at`, which handles daylight-saving changes.
+`bot.delivery.subscriptions.next_due_at`, which handles daylight-saving changes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.subscriptions import next_due_at, parse_hhmm
+from bot.delivery.subscriptions import next_due_at, parse_hhmm
 
 CADENCES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.briefs import labels
+from bot.briefs.compose import labels
 from bot.reader.filters import AliasTable, StoryText, passes
 from bot.reader.texts import words
 

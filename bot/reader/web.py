@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.briefs import LABELS, Member, StoryEntry, compose, outlet_of
+from bot.briefs.compose import LABELS, Member, StoryEntry, compose, outlet_of
+from bot.briefs.links import story_url
 from bot.context import Context
-from bot.reader.links import story_url
 from bot.reader.texts import words as reader_words
 from bot.summarize import Summary
 from storage.models import Article, Brief, Story, StoryArticle, Thread

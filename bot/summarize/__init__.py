@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.threads import ThreadDef
+from bot.threads.classify import ThreadDef
 
 Lang = Literal["ar", "en"]
 LANGS: tuple[Lang, Lang] = ("ar", "en")
@@ -32,7 +32,7 @@ class Bullet:
     text: str
     cites: tuple[int, ...]
     # The model's kind of claim ("official" | "reporting" | "analysis"), "" when none was given;
-    # bot.kinds checks it against the sentence's attribution cues.
+    # bot.attribution.kinds checks it against the sentence's attribution cues.
     kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.figures import Figure, PartialDate, english_figure, figures
-from bot.glossary import Glossary, Term
 from bot.summarize import Bullet, SourceArticle
 from bot.summarize.bullets import absolute_dates, format_date, strip_dateline
+from bot.text.figures import Figure, PartialDate, english_figure, figures
+from bot.text.glossary import Glossary, Term
 from bot.text.normalize import normalize
 from bot.text.sentences import split_sentences
 

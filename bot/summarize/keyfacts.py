@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.figures import Figure, PartialDate, english_figure, number_keys
-from bot.glossary import Glossary
 from bot.summarize import Bullet, SourceArticle, StoryInput, Summary, card
 from bot.summarize.relevance import figures_within, spans, thread_paragraphs
-from bot.threads import Entity
+from bot.text.figures import Figure, PartialDate, english_figure, number_keys
+from bot.text.glossary import Glossary
+from bot.threads.classify import Entity
 
 MAX_NAMES = 5
 MAX_PLACES = 3

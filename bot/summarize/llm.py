@@ -1,7 +1,7 @@
 """The LLM summarizer: one call per story for both languages, validated, repaired once, else offline.
 
 The articles go into the prompt as delimited, untrusted data. The reply is checked against a
-schema (by bot.llm) and then by bot.validate: every bullet cites member articles, every figure and
+schema (by bot.llm) and then by bot.summarize.validate: every bullet cites member articles, every figure and
 thread entity in a bullet (and in the headline) appears in what it cites, and the Arabic and English
 versions carry the same figures. A failing reply gets one repair prompt carrying the findings;
 if that fails too, the story falls back to the offline summarizer and is marked "fallback".
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import prompts
-from bot.glossary import Glossary
-from bot.kinds import reconcile
+from bot.attribution.kinds import reconcile
 from bot.llm import LLM, LLMError, LLMOutputError, LLMRequestError, LLMUnavailable
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
 from bot.summarize.offline import EntityCounter, OfflineSummarizer
-from bot.validate import Finding, validate_bullets, validate_pair
+from bot.summarize.validate import Finding, validate_bullets, validate_pair
+from bot.text.glossary import Glossary
 
 log = logging.getLogger(__name__)
 

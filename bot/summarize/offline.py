@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.embed import Embedder
-from bot.figures import number_keys
-from bot.glossary import Glossary
 from bot.summarize import LANGS, Bullet, SourceArticle, StoryInput, Summary
 from bot.summarize.bullets import (
     TERM_REDUNDANCY,
@@ -30,6 +28,8 @@ from bot.summarize.bullets import (
 )
 from bot.summarize.keyfacts import is_place, key_facts
 from bot.summarize.relevance import spans, text_figures, thread_paragraphs
+from bot.text.figures import number_keys
+from bot.text.glossary import Glossary
 from bot.text.sentences import split_sentences
 from bot.text.stem import terms
 
@@ -160,7 +160,7 @@ class OfflineSummarizer:
         for position, text in enumerate(t.strip() for p in paragraphs for t in split_sentences(p)):
             sentences.append((position, text, frozenset(terms(text, lang)), frozenset()))
         located = spans(article.text, [text for _, text, _, _ in sentences])
-        if len(located) == len(sentences):  # figures by offset: one pass of bot.figures per article
+        if len(located) == len(sentences):  # figures by offset: one pass of bot.text.figures per article
             sentences = [
                 (
                     pos,

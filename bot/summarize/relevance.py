@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
-from bot.figures import Figure, figures
+from bot.text.figures import Figure, figures
 from bot.text.sentences import split_paragraphs
-from bot.threads import ThreadDef
+from bot.threads.classify import ThreadDef
 
 EntityCounter = Callable[[str], Mapping[str, int]]
 
@@ -38,7 +38,7 @@ def thread_paragraphs(text: str, thread: ThreadDef, entities: EntityCounter) -> 
 
 @lru_cache(maxsize=4096)
 def text_figures(text: str) -> tuple[Figure, ...]:
-    """`bot.figures.figures(text)`, memoized: summaries look at the same article several times."""
+    """`bot.text.figures.figures(text)`, memoized: summaries look at the same article several times."""
     return tuple(figures(text))
 
 

@@ -534,7 +534,7 @@ def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder whose database holds the five seed articles, ingested once per session."""
     from bot.app import build_context
     from bot.config import Settings
-    from bot.service import ingest_due
+    from bot.runtime.ingest_cycle import ingest_due
 
     folder = tmp_path_factory.mktemp("slack-archive")
     ctx = build_context(Settings(_env_file=None, data_dir=folder))
@@ -593,9 +593,9 @@ async def slack_harness(
 
 
 def _web_app(ctx: Any, routes: list[Any], starlette: Any) -> Any:
-    """Our production web app when it exists (bot.web), else a bare Starlette app with the same routes."""
+    """Our production web app when it exists (bot.runtime.web), else a bare Starlette app with the same routes."""
     try:
-        from bot.web import create_web_app
+        from bot.runtime.web import create_web_app
     except ImportError:
         return starlette(routes=routes)
     return create_web_app(ctx, routes=routes)

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.briefs import page_link_label, story_citations
+from bot.attribution.citations import Citation, fields
+from bot.attribution.labels import corroboration_text, kind_marker
+from bot.briefs.compose import page_link_label, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import SLACK_SECTION_LIMIT, split_message
-from bot.citations import Citation, fields
 from bot.conversation import Button, Reply, t
-from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, fallback_label
 
 MAX_BLOCKS = 50

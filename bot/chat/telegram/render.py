@@ -10,13 +10,13 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from bot.briefs import labels, page_link_label, sources_heading, story_citations
+from bot.attribution.citations import Citation, fields
+from bot.attribution.labels import corroboration_text, kind_marker
+from bot.briefs.compose import labels, page_link_label, sources_heading, story_citations
 from bot.chat.bidi import isolate_latin, one_line
 from bot.chat.split import TELEGRAM_LIMIT, split_telegram
-from bot.citations import Citation, fields
 from bot.conversation.model import Reply
 from bot.conversation.texts import t
-from bot.labels import corroboration_text, kind_marker
 from bot.qa.model import Answer, fallback_label
 
 

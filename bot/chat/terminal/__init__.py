@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.briefs import render_text
+from bot.briefs.compose import render_text
 from bot.context import Context
 from bot.conversation import DEFAULT_COMMANDS, DEFAULT_SYNTAX, Button, Conversation, Reply, Request
 from bot.qa.model import render_answer

@@ -1,6 +1,6 @@
 """What every renderer shows about sources: outlet tags, corroboration lines, bullet-kind markers.
 
-Pure functions over the plain data stored in brief payloads and answers (see bot.transparency), so
+Pure functions over the plain data stored in brief payloads and answers (see bot.qa.transparency), so
 plain text, Markdown, Telegram and Slack show the same words. They return plain text; each renderer
 escapes it for its markup. The words are in one table (WORDS) so they can move to message catalogs.
 A payload stored before these fields existed renders as before: every helper returns "" for it.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.corroboration import summary_line
+from bot.attribution.corroboration import summary_line
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {

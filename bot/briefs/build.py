@@ -14,16 +14,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import briefs, outlets, transparency
-from bot.briefs import BriefError, Member, StoryEntry
+from bot.attribution import outlets
+from bot.briefs import compose as briefs
+from bot.briefs.compose import BriefError, Member, StoryEntry
+from bot.briefs.links import brief_url
 from bot.context import Context
-from bot.reader.links import brief_url
-from bot.stories import story_members
+from bot.qa import transparency
+from bot.stories.cluster import story_members
 from bot.summarize import LANGS, SourceArticle, StoryInput, Summarizer, Summary
 from bot.summarize import cache as summary_cache
 from bot.summarize.llm import LLMSummarizer
 from bot.summarize.offline import OfflineSummarizer
-from bot.threads import ThreadDef
+from bot.threads.classify import ThreadDef
 from storage.models import Article, Brief, Story, StoryArticle, Thread
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -86,7 +88,7 @@ def build_brief(
 ) -> BuiltBrief:
     """Summarize the stories new or updated since `since`, and store the brief.
 
-    Reading never clusters: stories are made on the write path, after ingestion (`bot.stories`).
+    Reading never clusters: stories are made on the write path, after ingestion (`bot.stories.cluster`).
     """
     briefs.labels(lang)  # rejects an unknown language before any work
     thread = _thread(ctx, thread_id)

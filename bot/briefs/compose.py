@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot import citations
-from bot.labels import corroboration_text, kind_marker
+from bot.attribution import citations
+from bot.attribution.labels import corroboration_text, kind_marker
 from bot.summarize import Summary
 
 PAYLOAD_FORMAT = 1

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.charset import decode_body
-from bot.sources.model import RawItem
-from bot.sources.pages import ExtractionError, extract_page
-from bot.sources.urls import is_http_url
+from bot.ingest.charset import decode_body
+from bot.ingest.sources.model import RawItem
+from bot.ingest.sources.pages import ExtractionError, extract_page
+from bot.ingest.sources.urls import is_http_url
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from bot.charset import decode_xml
-from bot.sources.model import RawItem
-from bot.sources.urls import is_http_url, redacted
+from bot.ingest.charset import decode_xml
+from bot.ingest.sources.model import RawItem
+from bot.ingest.sources.urls import is_http_url, redacted
 
 FeedKind = Literal["rss", "atom", "cdf"]
 

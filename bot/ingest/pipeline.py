@@ -19,17 +19,17 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bot.dedupe import NEAR_DUPLICATE_JACCARD, Fingerprint, fingerprint, similarity
-from bot.fetch import Fetcher, FetchError
-from bot.sources.feeds import FeedError, parse_feed
-from bot.sources.files import read_path
-from bot.sources.model import RawItem
-from bot.sources.pages import ExtractionError, extract_page
-from bot.sources.urls import canonical_url
+from bot.ingest.dedupe import NEAR_DUPLICATE_JACCARD, Fingerprint, fingerprint, similarity
+from bot.ingest.fetch import Fetcher, FetchError
+from bot.ingest.sources.feeds import FeedError, parse_feed
+from bot.ingest.sources.files import read_path
+from bot.ingest.sources.model import RawItem
+from bot.ingest.sources.pages import ExtractionError, extract_page
+from bot.ingest.sources.urls import canonical_url
 from bot.text.clean import clean_plain_text
 from bot.text.dates import find_date, plausible
 from bot.text.lang import detect_language
-from bot.threads import Evidence, ThreadClassifier, ThreadMatch
+from bot.threads.classify import Evidence, ThreadClassifier, ThreadMatch
 from storage import queries
 from storage.models import Article, ArticleBand, ArticleThread, Source
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from bot.context import Context
-from bot.fetch import Fetcher
-from bot.ingest import (
+from bot.ingest.fetch import Fetcher
+from bot.ingest.pipeline import (
     READ_ERRORS,
     ArticlePipeline,
     SourceRead,
@@ -25,10 +25,10 @@ from bot.ingest import (
     record_failure,
     record_success,
 )
+from bot.ingest.sources.model import RawItem
 from bot.qa.index import index_missing, index_new_articles
 from bot.qa.vectors import embed_queued
-from bot.sources.model import RawItem
-from bot.stories import cluster_pending
+from bot.stories.cluster import cluster_pending
 from storage import queries
 from storage.db import describe_db_error, is_transient, retry_transient
 from storage.models import Source

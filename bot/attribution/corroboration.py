@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from babel import Locale
 
-from bot.dedupe import NUM_PERM, fingerprint
-from bot.outlets import OutletInfo
+from bot.attribution.outlets import OutletInfo
+from bot.ingest.dedupe import NUM_PERM, fingerprint
 
 # Two members of one story sharing this much of their shingles are copies of one text (trimmed or
 # retitled wire copy); lower than dedupe's archive-wide threshold because both already report one event.

@@ -18,9 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.context import Context
 from bot.delivery.base import Sender
 from bot.delivery.outbox import enqueue_due
-from bot.notices import notify_budget, notify_paused_sources
 from bot.qa.vectors import embed_queued
-from bot.service import index_stragglers, ingest_due
+from bot.runtime.ingest_cycle import index_stragglers, ingest_due
+from bot.runtime.notices import notify_budget, notify_paused_sources
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def deliver_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
 def alerts_job(ctx: Context, *, wake: Callable[[], None] | None = None) -> Job:
     """Cluster what came in, alert the newly corroborated stories, release alerts whose quiet hours ended."""
     from bot.reader.alerts import scan
-    from bot.stories import cluster_pending
+    from bot.stories.cluster import cluster_pending
 
     async def job() -> None:
         loop = asyncio.get_running_loop()

@@ -12,9 +12,9 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitena
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from bot.charset import decode_body
-from bot.sources.model import RawItem
-from bot.sources.urls import is_http_url, redacted
+from bot.ingest.charset import decode_body
+from bot.ingest.sources.model import RawItem
+from bot.ingest.sources.urls import is_http_url, redacted
 
 MAX_PAGE_BYTES = 5_000_000
 # Shorter than this is a menu, a caption or a cookie notice, not an article.

@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.embed import Embedder, from_blob, normalize_rows, to_blob
-from bot.figures import number_keys
+from bot.text.figures import number_keys
 from bot.text.relative import event_date
 from bot.text.stem import terms as stem_terms
-from bot.threads import ThreadDef
+from bot.threads.classify import ThreadDef
 from storage.models import Article, ArticleThread, Story, StoryArticle, Summary
 
 Vector = npt.NDArray[np.float32]

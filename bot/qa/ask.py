@@ -8,7 +8,7 @@ import time
 from sqlalchemy.orm import Session
 
 import prompts
-from bot import outlets
+from bot.attribution import outlets
 from bot.context import Context
 from bot.embed import Embedder
 from bot.llm import LLM, LLMError
@@ -17,10 +17,10 @@ from bot.qa.answer import llm_answer, offline_answer, refusal, supporting
 from bot.qa.dense import DenseIndex, dense_index
 from bot.qa.model import Answer, QAError
 from bot.qa.query import Query, analyse, question_lang
-from bot.qa.ratelimit import check_rate
+from bot.qa.question_limit import check_rate
 from bot.qa.retrieve import DEFAULT_TOP, Hit, retrieve
-from bot.threads import ThreadClassifier, ThreadDef
-from bot.transparency import annotate_answer
+from bot.qa.transparency import annotate_answer
+from bot.threads.classify import ThreadClassifier, ThreadDef
 from storage.models import QALog, Thread
 
 log = logging.getLogger(__name__)

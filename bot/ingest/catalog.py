@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bot.glossary import KINDS, Glossary, parse_glossary
-from bot.glossary import STATE_KEY as GLOSSARY_KEY
-from bot.sources.urls import canonical_url, is_http_url
-from bot.threads import ThreadDef, load_threads
+from bot.ingest.sources.urls import canonical_url, is_http_url
+from bot.text.glossary import KINDS, Glossary, parse_glossary
+from bot.text.glossary import STATE_KEY as GLOSSARY_KEY
+from bot.threads.classify import ThreadDef, load_threads
 
 if TYPE_CHECKING:  # the readers load when a source is read, so listing and seeding start fast
     from bot.context import Context
@@ -49,7 +49,7 @@ class SourceHealth:
     error_count: int
     next_check_at: str | None
     articles: int
-    charset: str | None  # which rule decoded the last read (`bot.charset.Decoded.rule`)
+    charset: str | None  # which rule decoded the last read (`bot.ingest.charset.Decoded.rule`)
     date_issues: int = 0  # dates set aside: in the future or before 1990
     last_date_issue: str | None = None
     last_items: int | None = None
@@ -100,7 +100,7 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
 
     At the source cap it refuses before reading: the source could not be added anyway.
     """
-    from bot.ingest import ArticlePipeline, complete_items, read_source
+    from bot.ingest.pipeline import ArticlePipeline, complete_items, read_source
     from bot.text.lang import detect_language
 
     with ctx.db.session() as session:
@@ -126,8 +126,8 @@ async def preview_source(ctx: Context, location: str, *, kind: str | None = None
 
 async def detect_kind(ctx: Context, location: str) -> str:
     """'file', 'feed' or 'url', reading an http(s) location once."""
-    from bot.ingest import read_source
-    from bot.sources.feeds import FeedError
+    from bot.ingest.pipeline import read_source
+    from bot.ingest.sources.feeds import FeedError
 
     kind = source_kind(location)
     if kind == "file":
@@ -269,7 +269,7 @@ def import_opml(
     Returns the added sources and (location, why) for each one skipped: already followed, invalid,
     or beyond the source cap (a SourceLimitError).
     """
-    from bot.sources.opml import parse_opml
+    from bot.ingest.sources.opml import parse_opml
 
     added: list[Source] = []
     skipped: list[tuple[str, CatalogError]] = []
@@ -292,7 +292,7 @@ def import_opml(
 
 
 def export_sources(session: Session) -> str:
-    from bot.sources.opml import OpmlEntry, export_opml
+    from bot.ingest.sources.opml import OpmlEntry, export_opml
 
     sources = session.scalars(select(Source).where(Source.kind != "url").order_by(Source.id)).all()
     return export_opml(
@@ -343,7 +343,7 @@ def remove_thread(session: Session, thread_id: str, *, actor: str) -> None:
 
 def reclassify(ctx: Context, *, thread_id: str | None = None) -> int:
     """Place every stored original article in the current threads; returns the links written."""
-    from bot.ingest import thread_links
+    from bot.ingest.pipeline import thread_links
 
     classifier = ctx.classifier()
     written = 0

@@ -15,7 +15,7 @@ from typing import Literal
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from bot.sources.urls import is_http_url
+from bot.ingest.sources.urls import is_http_url
 
 log = logging.getLogger(__name__)
 

@@ -26,16 +26,16 @@ from typing import IO, Any, Literal
 import uvicorn
 from sqlalchemy import update
 
-from bot.adapters import Adapters
 from bot.context import Context
 from bot.delivery import outbox
 from bot.delivery.budget import Budget, bot_budget
 from bot.delivery.worker import DeliveryWorker, Limits
-from bot.leader import AlreadyRunning, Leadership, hold_sqlite
 from bot.metrics import process_identity
-from bot.scheduler import build_scheduler, default_jobs
-from bot.service import index_stragglers, ingest_due
-from bot.web import create_web_app, database_health
+from bot.runtime.adapters import Adapters
+from bot.runtime.ingest_cycle import index_stragglers, ingest_due
+from bot.runtime.leader import AlreadyRunning, Leadership, hold_sqlite
+from bot.runtime.scheduler import build_scheduler, default_jobs
+from bot.runtime.web import create_web_app, database_health
 from storage.models import Source
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Each check returns `Finding`s whose messages are written to be sent back to the model in the
 `repair` prompt (see `findings_text`). Ids are compared as text, so a model citing "3" matches
-source 3. Figures are compared by `bot.figures` keys, so ٣٫٢٨ مليار and $3.28 billion agree.
+source 3. Figures are compared by `bot.text.figures` keys, so ٣٫٢٨ مليار and $3.28 billion agree.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from bot.figures import Figure, figures
+from bot.text.figures import Figure, figures
 
 SourceId = str | int
 EntityFinder = Callable[[str], set[str]]

@@ -5,7 +5,7 @@
 - each story gets its corroboration (outlets, countries, state media, flags);
 - each bullet gets its kind (official / reporting / analysis) with the cues that decided it;
 - an answer resting only on state media of a party says so first.
-Renderers show these through bot.labels.
+Renderers show these through bot.attribution.labels.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.corroboration import Report, corroborate
-from bot.kinds import reconcile
-from bot.labels import according_to, with_tag
-from bot.outlets import Catalogue, OutletInfo
-from bot.threads import ThreadDef
+from bot.attribution.corroboration import Report, corroborate
+from bot.attribution.kinds import reconcile
+from bot.attribution.labels import according_to, with_tag
+from bot.attribution.outlets import Catalogue, OutletInfo
+from bot.threads.classify import ThreadDef
 from storage.models import Article
 
 if TYPE_CHECKING:  # bot.qa imports this module

@@ -1,7 +1,7 @@
 """Fetch one URL safely: SSRF checks on every hop, a total deadline, a size limit, conditional GET.
 
 Every new connection resolves its host once, vets each address and dials exactly the vetted one
-(bot.netguard), so a DNS server that changes its answer between check and connect gains nothing.
+(bot.ingest.netguard), so a DNS server that changes its answer between check and connect gains nothing.
 
 One `Fetcher` holds one pooled `httpx.AsyncClient`; create it once and share it. Callers bound their
 own concurrency (e.g. a semaphore of ~50): time spent waiting for a pooled connection counts against
@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from bot.charset import Decoded, decode_body
-from bot.netguard import (
+from bot.ingest.charset import Decoded, decode_body
+from bot.ingest.netguard import (
     AddressGuard,
     ForbiddenAddress,
     GuardedTransport,
@@ -30,7 +30,7 @@ from bot.netguard import (
     UnresolvableHost,
     system_resolve,
 )
-from bot.netguard import forbidden_kind as forbidden_kind  # re-exported: part of this module's API
+from bot.ingest.netguard import forbidden_kind as forbidden_kind  # re-exported: part of this module's API
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 5_000_000
@@ -142,7 +142,7 @@ class FetchResult:
 
     @property
     def decoded(self) -> Decoded:
-        """The body decoded by `bot.charset.decode_body`, with the encoding it chose."""
+        """The body decoded by `bot.ingest.charset.decode_body`, with the encoding it chose."""
         return decode_body(self.content, content_type=self.content_type, url=self.url)
 
     @property
@@ -244,7 +244,7 @@ class Fetcher:
     async def _check_address(self, url: httpx.URL) -> None:
         # An early, clear refusal before any connection, which also covers a caller's own transport.
         # It is not what stops DNS rebinding: the default transport resolves again when it connects,
-        # checks that answer and dials exactly it (bot.netguard), so a second, different answer is
+        # checks that answer and dials exactly it (bot.ingest.netguard), so a second, different answer is
         # caught there.
         host = url.raw_host.decode("ascii")  # the IDNA form; the guard matches allowed hosts in both
         if not self._guard.allows_private(host):

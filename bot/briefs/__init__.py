@@ -1,0 +1,1 @@
+"""Briefs: composing a thread's brief in one language, and its plain renderers."""

@@ -1,0 +1,1 @@
+"""Ingestion: fetch (network guard, charset repair), source readers, dedupe, the pipeline, the catalogue."""

@@ -1,0 +1,1 @@
+"""The long-running process: run loop, scheduler, leadership, web server, logging, memory."""

@@ -1,0 +1,1 @@
+"""Stories: one event as several outlets covered it, clustered on the write path."""

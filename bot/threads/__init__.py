@@ -1,0 +1,1 @@
+"""Threads as data and the classifier that places articles in them."""
