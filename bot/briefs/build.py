@@ -112,16 +112,7 @@ def build_brief(
             max_stories=max_stories,
         )
         transparency.annotate_brief(session, payload, thread=thread, catalogue=outlets.catalogue(session))
-        row = Brief(
-            thread_id=thread_id,
-            lang=lang,
-            since=since,
-            as_of=as_of,
-            story_count=len(payload["stories"]),
-            payload=payload,
-        )
-        session.add(row)
-        session.flush()
+        row = store_brief(session, thread_id, lang, as_of, payload, since=since)
         if ctx.settings.public_base_url:  # the renderers link the full page when a message is cut
             payload = {**payload, "page_url": brief_url(ctx.settings.public_base_url, row.id)}
             row.payload = payload
@@ -263,3 +254,26 @@ def story_overview(session: Session, story: Story) -> dict[str, Any]:
     return transparency.annotate_overview(
         session, overview, thread=thread, catalogue=outlets.catalogue(session)
     )
+
+
+def store_brief(
+    session: Session,
+    thread_id: str,
+    lang: str,
+    as_of: datetime,
+    payload: dict[str, Any],
+    *,
+    since: datetime | None = None,
+) -> Brief:
+    """Store a composed brief (briefs are immutable once stored) and give back its row, id assigned."""
+    row = Brief(
+        thread_id=thread_id,
+        lang=lang,
+        since=since,
+        as_of=as_of,
+        story_count=len(payload["stories"]),
+        payload=payload,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.briefs.build import story_entries, thread_name
+from bot.briefs.build import store_brief, story_entries, thread_name
 from bot.briefs.compose import StoryEntry, compose
 from bot.briefs.links import story_url
 from bot.context import Context
@@ -169,17 +169,7 @@ def alert_payload(ctx: Context, entry: StoryEntry, thread_id: str, lang: str) ->
 
 
 def _store(session: Session, thread_id: str, lang: str, as_of: datetime, payload: dict[str, Any]) -> int:
-    row = Brief(
-        thread_id=thread_id,
-        lang=lang,
-        since=None,
-        as_of=as_of,
-        story_count=len(payload["stories"]),
-        payload=payload,
-    )
-    session.add(row)
-    session.flush()
-    return row.id
+    return store_brief(session, thread_id, lang, as_of, payload).id
 
 
 def _alert(ctx: Context, thread_id: str, story_ids: list[int], report: ScanReport, wake: Wake | None) -> None:
