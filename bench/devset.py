@@ -28,12 +28,8 @@ from bot.threads.classify import load_threads  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article, ArticleThread, Thread  # noqa: E402
 
-# Where the data engineers build the dev set until it is merged into tests/data/devset/.
-DEFAULT_DIRS = (
-    REPO / "tests" / "data" / "devset",
-    Path("/work/wt/data-rd/tests/data/devset"),
-    Path("/work/wt/data-sr/tests/data/devset"),
-)
+# The labelled dev set (one folder per contributor below it).
+DEFAULT_DIRS = (REPO / "tests" / "data" / "devset",)
 # The time the evaluation "runs at": after every dev-set article.
 EVAL_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
